@@ -1,0 +1,1 @@
+"""Custom actions of the assistant (rasa_sdk): read the conversation, ask the knowledge base, answer."""

@@ -1,0 +1,187 @@
+"""What every action shares: the knowledge base, the conversation's context, and how answers are written."""
+from __future__ import annotations
+
+import re
+import threading
+from decimal import Decimal
+from typing import Any, Dict, Iterable, List, Optional, Tuple
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import SlotSet
+
+from knowledge import KnowledgeBase, open_kb
+from knowledge.kb import fold
+from knowledge.vocabulary import (card_code, nationality_group, normalise, parse_duration, parse_number,
+                                  parse_year)
+
+_kb: Optional[KnowledgeBase] = None
+_lock = threading.Lock()
+
+# Slots the actions keep, normalised: what the user told us so far.
+CONTEXT_SLOTS = ("institution", "academic_year", "nationality", "residence", "scholarship", "contract", "programme",
+                 "credits", "enrolment", "destination", "activity", "months", "duration_label", "grant")
+NEGATION = re.compile(r"\b(no|not|without|don'?t|do not|dont|doesn'?t|never|geen|zonder|niet)\b[\w\s']{0,25}$", re.I)
+FROM_COUNTRY = re.compile(r"\b(from|citizen of|nationality|passport|i'?m|i am|ik ben|uit)\b[\w\s]{0,12}$", re.I)
+TO_COUNTRY = re.compile(r"\b(to|in|naar|at|towards)\b[\w\s]{0,6}$", re.I)
+
+
+def kb() -> KnowledgeBase:
+    """The knowledge base, opened on first use (never at import time)."""
+    global _kb
+    with _lock:
+        if _kb is None:
+            _kb = open_kb()
+        return _kb
+
+
+def set_kb(instance: Optional[KnowledgeBase]) -> None:
+    """Use another knowledge base (tests)."""
+    global _kb
+    _kb = instance
+
+
+def latest_entities(tracker: Tracker) -> List[Dict[str, Any]]:
+    return list((tracker.latest_message or {}).get("entities") or [])
+
+
+def latest_text(tracker: Tracker) -> str:
+    return (tracker.latest_message or {}).get("text") or ""
+
+
+def context(tracker: Tracker) -> Dict[str, Any]:
+    return {name: tracker.get_slot(name) for name in CONTEXT_SLOTS}
+
+
+def _before(text: str, ent: Dict[str, Any]) -> str:
+    start = ent.get("start")
+    return text[:start] if isinstance(start, int) else ""
+
+
+def _raw(ent: Dict[str, Any], text: str) -> str:
+    start, end = ent.get("start"), ent.get("end")
+    if isinstance(start, int) and isinstance(end, int) and text[start:end]:
+        return text[start:end]
+    return str(ent.get("value") or "")
+
+
+def update_context(tracker: Tracker, topic: Optional[str]) -> Tuple[Dict[str, Any], List[Any]]:
+    """The context after the latest message: slots updated from its entities, normalised."""
+    base = kb()
+    ctx = context(tracker)
+    text = latest_text(tracker)
+    new: Dict[str, Any] = {}
+    for ent in latest_entities(tracker):
+        name, raw = ent.get("entity"), _raw(ent, text)
+        value = str(ent.get("value") or raw)
+        if name == "nationality":
+            code = nationality_group(raw) or nationality_group(value) or base.resolve_country(raw) or base.resolve_country(value)
+            if code:
+                new["nationality"] = code.lower() if code in ("eea", "non-eea") else code
+        elif name == "country":
+            code = base.resolve_country(raw) or base.resolve_country(value)
+            if not code:
+                continue
+            before = _before(text, ent)
+            if FROM_COUNTRY.search(before) and not TO_COUNTRY.search(before[-8:]):
+                new["nationality"] = code
+            elif topic == "fee":
+                new["nationality"] = code
+            else:
+                new["destination"] = code
+        elif name == "community":
+            com = base.resolve_community(raw) or base.resolve_community(value)
+            if com:
+                new["destination"] = com
+        elif name == "institution":
+            inst = base.resolve_institution(raw) or base.resolve_institution(value)
+            if inst:
+                new["institution"] = inst
+        elif name == "academic_year":
+            year = parse_year(raw) or parse_year(value)
+            if year:
+                new["academic_year"] = year
+        elif name == "credits":
+            n = parse_number(raw) or parse_number(value)
+            if n:
+                new["credits"] = n
+        elif name == "duration":
+            months, label = parse_duration(raw)
+            if months is None:
+                months, label = parse_duration(value)
+            if months:
+                new["months"], new["duration_label"] = months, label
+        elif name == "scholarship":
+            status = value if value in ("none", "part", "full") else normalise("scholarship", raw)
+            if status and status != "none" and NEGATION.search(_before(text, ent)):
+                status = "none"
+            if status:
+                new["scholarship"] = status
+        elif name in ("contract", "programme", "activity", "enrolment"):
+            canon = normalise(name, value) or normalise(name, raw)
+            if canon:
+                new[name] = canon
+        elif name == "residence":
+            card = card_code(raw) or card_code(value)
+            status = normalise("residence_status", raw) or normalise("residence_status", value)
+            if card:
+                new["residence"] = f"card:{card}"
+            elif status:
+                new["residence"] = f"status:{status}"
+        elif name == "grant":
+            gid = value if value in base.grants or value == "mastermind" else (base.resolve_grant(raw) or base.resolve_grant(value))
+            if gid:
+                new["grant"] = gid
+    if topic == "fee" and "credits" not in new:
+        # A bare number in a fee conversation ("and for 30?") is a number of credits.
+        m = re.fullmatch(r"\D*?\b(\d{1,3})\b\D*", text)
+        if m and 1 <= int(m.group(1)) <= 120 and not re.search(r"\d{4}", text):
+            new["credits"] = int(m.group(1))
+    if topic == "grants" and "months" not in new:
+        m = re.fullmatch(r"\D*?\b(\d{1,2})\b\D*", text)
+        if m and ctx.get("destination") and 1 <= int(m.group(1)) <= 24:
+            new["months"], new["duration_label"] = int(m.group(1)), f"{m.group(1)} months"
+    ctx.update(new)
+    events = [SlotSet(k, v) for k, v in new.items()]
+    return ctx, events
+
+
+def eur(amount: Any, cents: bool = True) -> str:
+    """€1,181.40 (or €700 when cents=False and the amount is whole)."""
+    d = Decimal(str(amount))
+    if not cents and d == d.to_integral_value():
+        return f"€{int(d):,}"
+    return f"€{d.quantize(Decimal('0.01')):,}"
+
+
+def cite(source: Dict[str, Any] | str, year: Optional[str] = None) -> str:
+    """'kdg-tuition-fees-2026-27.txt (Karel de Grote Hogeschool (KdG), 2026-27)'."""
+    base = kb()
+    src = base.source(source).as_dict() if isinstance(source, str) else source
+    inst = base.institutions.get(src.get("institution") or "")
+    parts = [p for p in (inst.name if inst else None, year or src.get("academic_year")) if p]
+    name = src.get("file") or src.get("title")
+    return f"{name} ({', '.join(parts)})" if parts else name
+
+
+def sources_line(ids: Iterable[str]) -> str:
+    seen: List[str] = []
+    for i in ids:
+        if i not in seen:
+            seen.append(i)
+    return "Source: " + "; ".join(cite(i) for i in seen)
+
+
+def button(title: str, intent: str, **entities: Any) -> Dict[str, str]:
+    import json
+
+    payload = f"/{intent}" + (json.dumps(entities, ensure_ascii=False) if entities else "")
+    return {"title": title, "payload": payload}
+
+
+def year_label(y: Optional[str]) -> str:
+    return y or ""
+
+
+def words(text: str) -> List[str]:
+    """Crude stems for overlap scoring: lower-case words cut to 5 letters."""
+    return [w[:5] for w in fold(text).split() if len(w) > 2]

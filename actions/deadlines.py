@@ -1,0 +1,61 @@
+"""Deadline actions: the next date of the deadline asked about, or the coming ones."""
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, Dict, List
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import SlotSet
+
+from actions.common import cite, kb, latest_text, update_context, words
+from knowledge.deadlines import upcoming
+
+
+def _line(d: Dict[str, Any]) -> str:
+    if d["next_date"]:
+        when = date.fromisoformat(d["next_date"])
+        verb = "opens" if d["kind"] == "opens" else "deadline"
+        head = f"{when.day} {when:%B %Y} ({verb}, in {d['days_left']} days)"
+    else:
+        head = "no fixed date"
+    return f"• {head}: {d['title']}. {d['description']} (source: {cite(d['source'])})"
+
+
+def best_deadlines(items: List[Dict[str, Any]], text: str, ctx: Dict[str, Any]) -> List[Dict[str, Any]]:
+    """The deadlines the question is about: a named grant's, else those whose wording overlaps the question most."""
+    if ctx.get("grant"):
+        named = [d for d in items if ctx["grant"] in d["grants"]]
+        if named:
+            return named
+    asked = set(words(text))
+    if ctx.get("months") and ctx["months"] >= 12:
+        asked |= {"full", "year"}
+    scored = []
+    for d in items:
+        if d["kind"] == "opens":
+            continue
+        vocab = set(words(d["title"] + " " + d["description"]))
+        score = len(asked & vocab)
+        scored.append((score, d))
+    scored.sort(key=lambda x: -x[0])
+    if not scored or scored[0][0] < 2:
+        return []
+    top = scored[0][0]
+    return [d for s, d in scored if s == top]
+
+
+class ActionAnswerDeadline(Action):
+    def name(self) -> str:
+        return "action_answer_deadline"
+
+    async def run(self, dispatcher, tracker: Tracker, domain):
+        ctx, events = update_context(tracker, "deadline")
+        base = kb()
+        items = upcoming(base)
+        chosen = best_deadlines(items, latest_text(tracker), ctx)
+        if chosen:
+            text = "\n".join(_line(d) for d in chosen)
+        else:
+            text = "The coming deadlines:\n" + "\n".join(_line(d) for d in items)
+        dispatcher.utter_message(text=text)
+        return events + [SlotSet("topic", "deadline")]

@@ -1,0 +1,224 @@
+"""Fee actions: a personal quote, instalments, learning credit, residence exceptions."""
+from __future__ import annotations
+
+import re
+from typing import Any, Dict, List, Optional
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.common import button, cite, eur, kb, latest_text, sources_line, update_context
+from knowledge.fees import ProfileError, quote
+from knowledge.years import current_academic_year, label, start_year
+
+FEE_INSTITUTION_DEFAULT = "kdg"  # the only institution whose fees the sources give
+
+
+def _year_and_institution(ctx: Dict[str, Any], dispatcher: CollectingDispatcher) -> Optional[tuple]:
+    base = kb()
+    inst = ctx.get("institution") or FEE_INSTITUTION_DEFAULT
+    years = base.fee_years(inst)
+    if not years:
+        name = base.institutions[inst].name
+        dispatcher.utter_message(text=f"My sources hold no tuition fees for {name}: I only have Karel de Grote "
+                                      f"Hogeschool's (KdG) fee pages. For {name}'s fees, please ask its staff.",
+                                 buttons=[button("Talk to a person", "ask_human"), button("KdG fees", "ask_fee", institution="KdG")])
+        return None
+    year = ctx.get("academic_year") or current_academic_year()
+    if year not in years:
+        dispatcher.utter_message(
+            text=f"I have no tuition fees for {year} at {base.institutions[inst].name}: they are not in my sources "
+                 f"(published years: {', '.join(years)}). I won't guess another year's figures.",
+            buttons=[button(f"Fees {y}", "inform", academic_year=y) for y in years])
+        return None
+    return inst, year
+
+
+def build_profile(ctx: Dict[str, Any], inst: str, year: str) -> Dict[str, Any]:
+    profile: Dict[str, Any] = {"institution": inst, "academic_year": year}
+    nat = ctx.get("nationality")
+    if nat in ("eea", "non-eea"):
+        profile["nationality_group"] = nat
+    elif nat:
+        profile["nationality"] = nat
+    residence = ctx.get("residence") or ""
+    if residence.startswith("card:"):
+        profile["residence_permit"] = residence[5:]
+    elif residence.startswith("status:"):
+        profile["residence_status"] = residence[7:]
+    for key in ("scholarship", "contract", "programme"):
+        if ctx.get(key):
+            profile[key] = ctx[key]
+    if ctx.get("credits"):
+        profile["credits"] = int(ctx["credits"])
+    if ctx.get("enrolment") == "continuing":
+        profile["first_enrolled"] = label(start_year(year) - 1)
+    return profile
+
+
+def ask_nationality(dispatcher: CollectingDispatcher) -> List[Any]:
+    dispatcher.utter_message(
+        text="Your fee depends on your nationality or residence status. What is your nationality?",
+        buttons=[button("Belgian", "inform", nationality="BE"), button("EU/EEA country", "inform", nationality="EEA"),
+                 button("Outside the EU/EEA", "inform", nationality="non-EEA"),
+                 button("I have a Belgian residence card", "ask_residence_exceptions")])
+    return [SlotSet("pending", "fee")]
+
+
+def fee_answer(dispatcher: CollectingDispatcher, ctx: Dict[str, Any]) -> List[Any]:
+    """Quote the fee for what the user told so far, or ask for the one thing still missing."""
+    events: List[Any] = [SlotSet("topic", "fee")]
+    found = _year_and_institution(ctx, dispatcher)
+    if not found:
+        return events
+    inst, year = found
+    base = kb()
+    profile = build_profile(ctx, inst, year)
+    try:
+        q = quote(base, profile, require_nationality=False)
+    except ProfileError as e:
+        if e.field == "nationality":
+            return events + ask_nationality(dispatcher)
+        dispatcher.utter_message(text=f"I can't work out that fee: {e.message}. A person at the international office can help.",
+                                 buttons=[button("Talk to a person", "ask_human")])
+        return events
+    parts = [q["explanation"]]
+    assumed = []
+    if not ctx.get("credits"):
+        assumed.append("a full-time year of 60 credits")
+    if not ctx.get("contract") and q["contract"] == "diploma":
+        assumed.append("a diploma contract")
+    alternatives = []
+    if q["fee_type"] == "higher":
+        if not ctx.get("enrolment") and "higher.continuing.fixed" in base.fee_parameters(inst, year):
+            assumed.append(f"you are new at KdG in {year}")
+            alt = quote(base, {**profile, "first_enrolled": label(start_year(year) - 1)}, require_nationality=False)
+            alternatives.append(f"If you enrolled at KdG before {year}: {eur(alt['total'])} "
+                                f"({eur(alt['fixed'])} + {alt['credits']} × {eur(alt['per_credit'])}).")
+        if not ctx.get("residence") and base.residence_rules(inst, year):
+            alt = quote(base, {**profile, "residence_permit": "B"}, require_nationality=False)
+            alternatives.append(f"With a permanent Belgian residence permit (B, C, D, F, F+, K or L card) or a right of "
+                                f"residence such as refugee status you pay the basic fee instead: {eur(alt['total'])}.")
+    if assumed:
+        parts.append("I assumed " + ", ".join(assumed) + ".")
+    parts.extend(alternatives)
+    inst_note = q["instalments"].get("note")
+    if inst_note:
+        parts.append(inst_note)
+    parts.append(sources_line(s["id"] for s in q["sources"]))
+    buttons = []
+    if not ctx.get("credits"):
+        buttons += [button("30 credits", "inform", credits=30), button("15 credits", "inform", credits=15)]
+    if q["fee_type"] == "higher" and not ctx.get("enrolment"):
+        buttons.append(button(f"I enrolled before {year}", "inform", enrolment="continuing"))
+    dispatcher.utter_message(text="\n".join(parts), buttons=buttons or None)
+    return events + [SlotSet("pending", None)]
+
+
+class ActionQuoteFee(Action):
+    def name(self) -> str:
+        return "action_quote_fee"
+
+    async def run(self, dispatcher, tracker: Tracker, domain):
+        ctx, events = update_context(tracker, "fee")
+        return events + fee_answer(dispatcher, ctx)
+
+
+class ActionAnswerInstalments(Action):
+    def name(self) -> str:
+        return "action_answer_instalments"
+
+    async def run(self, dispatcher, tracker: Tracker, domain):
+        ctx, events = update_context(tracker, "fee")
+        found = _year_and_institution(ctx, dispatcher)
+        if not found:
+            return events
+        inst, year = found
+        base = kb()
+        params = base.fee_parameters(inst, year)
+        text = latest_text(tracker).lower()
+        parts = []
+        count, late = params.get("instalments.max_count"), params.get("instalments.count_enrolled_jan_feb")
+        if late is not None and re.search(r"\b(jan|januari|feb|februari)", text):
+            parts.append(f"If you enrol in January or February, you pay in {int(late.value)} instalments.")
+        if ctx.get("nationality") or ctx.get("residence") or ctx.get("scholarship"):
+            try:
+                q = quote(base, build_profile(ctx, inst, year), require_nationality=False)
+                parts.append(q["instalments"]["note"])
+            except ProfileError:
+                pass
+        if count is not None and len(parts) < 2:
+            line = f"When you spread your payment you pay in {int(count.value)} instalments"
+            line += f", or {int(late.value)} if you enrol in January or February." if late is not None else "."
+            parts.append(line)
+        parts += [f.text for f in base.facts("instalments", inst) if f.academic_year == year]
+        ids = [p.source for p in (count, late) if p is not None] + [f.source_id for f in base.facts("instalments", inst) if f.academic_year == year]
+        parts.append(sources_line(ids))
+        dispatcher.utter_message(text="\n".join(dict.fromkeys(parts)))
+        return events + [SlotSet("topic", "fee")]
+
+
+class ActionAnswerLearningCredit(Action):
+    def name(self) -> str:
+        return "action_answer_learning_credit"
+
+    async def run(self, dispatcher, tracker: Tracker, domain):
+        ctx, events = update_context(tracker, "fee")
+        found = _year_and_institution(ctx, dispatcher)
+        if not found:
+            return events
+        inst, year = found
+        base = kb()
+        extra = base.fee_parameters(inst, year).get("learning_credit.extra_per_credit")
+        parts = []
+        if extra is not None:
+            parts.append(f"With insufficient learning credit (bachelor's and master's) you pay {eur(extra.value)} extra "
+                         f"per credit for which no learning credit is available ({year}).")
+        facts = [f for f in base.facts("learning_credit", inst) if f.academic_year in (year, None)]
+        parts += [f.text for f in facts]
+        parts.append(sources_line(([extra.source] if extra else []) + [f.source_id for f in facts]))
+        dispatcher.utter_message(text="\n".join(parts))
+        return events + [SlotSet("topic", "fee")]
+
+
+class ActionAnswerResidence(Action):
+    """Which residence cards and statuses give the basic fee; with a card named, the quote that follows."""
+
+    def name(self) -> str:
+        return "action_answer_residence"
+
+    async def run(self, dispatcher, tracker: Tracker, domain):
+        ctx, events = update_context(tracker, "fee")
+        found = _year_and_institution(ctx, dispatcher)
+        if not found:
+            return events
+        inst, year = found
+        base = kb()
+        rules = base.residence_rules(inst, year)
+        residence = ctx.get("residence") or ""
+        if residence and rules:
+            kind, code = residence.split(":", 1)
+            match = next((r for r in rules if r.kind == kind and r.code == code), None)
+            if match is None:
+                dispatcher.utter_message(text=f"The {year} fee page does not mention that card or status, so I can't tell "
+                                              f"which fee applies. Please ask the international office.",
+                                         buttons=[button("Talk to a person", "ask_human")])
+                return events
+            if match.exempt:
+                proof = f" Proof: {match.proof}." if match.proof else ""
+                dispatcher.utter_message(text=f"Yes: with {match.label} you pay the basic tuition fee at KdG in {year}.{proof}")
+                return events + fee_answer(dispatcher, ctx)
+            dispatcher.utter_message(text=f"No: {match.label}. Unless you have another of the listed exceptions or an EEA "
+                                          f"nationality, the higher fee applies.\n{sources_line([match.source_id])}")
+            return events + [SlotSet("topic", "fee")]
+        facts = [f for f in base.facts("residence_exceptions", inst) if f.academic_year in (year, None)]
+        lines = [f.text for f in facts]
+        proofs = [f"- {r.label}: {r.proof}" for r in rules if r.kind == "status"]
+        if proofs:
+            lines.append("Documents that prove a right of residence:\n" + "\n".join(proofs))
+        if not lines:
+            lines.append(f"The {year} page does not list the residence exceptions.")
+        lines.append(sources_line([f.source_id for f in facts] + [r.source_id for r in rules]))
+        dispatcher.utter_message(text="\n".join(lines))
+        return events + [SlotSet("topic", "fee")]

@@ -1,0 +1,1 @@
+"""Channels and the `mobility` command line: web widget, Telegram, email drafting."""

@@ -1,0 +1,184 @@
+"""Runs the assistant: trains when the data changed, starts the action server and the Rasa server on localhost."""
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import List, Optional
+from urllib.parse import urlparse
+
+ROOT = Path(__file__).resolve().parent.parent
+MODEL = ROOT / "models" / "current.tar.gz"
+STAMP = ROOT / "models" / "current.fingerprint"
+VAR = ROOT / "var"
+TRAINING_INPUTS = ["config.yml", "domain.yml", "data"]
+
+
+def _rasa() -> List[str]:
+    return [sys.executable, "-m", "rasa"]
+
+
+def fingerprint() -> str:
+    """A hash of everything the model is trained from: config, domain, data and the spaCy pipeline."""
+    h = hashlib.sha256()
+    files = []
+    for name in TRAINING_INPUTS:
+        p = ROOT / name
+        files += sorted(p.rglob("*.yml")) if p.is_dir() else [p]
+    files.append(ROOT / "models" / "spacy" / "mobility_en" / "patterns.sha")
+    for f in files:
+        h.update(str(f.relative_to(ROOT)).encode())
+        h.update(f.read_bytes() if f.exists() else b"-")
+    return h.hexdigest()[:20]
+
+
+def prepare() -> None:
+    """Knowledge base built if missing; spaCy pipeline rebuilt if its patterns changed."""
+    from bot.nlp import ensure_pipeline
+    from knowledge import open_kb
+
+    ensure_pipeline(open_kb())
+
+
+def train(force: bool = False) -> int:
+    prepare()
+    fp = fingerprint()
+    if not force and MODEL.exists() and STAMP.exists() and STAMP.read_text() == fp:
+        print(f"model up to date: {MODEL.relative_to(ROOT)}")
+        return 0
+    print("training the assistant (a few minutes)...", flush=True)
+    cmd = _rasa() + ["train", "--fixed-model-name", "current", "--out", "models", "--force"]
+    rc = subprocess.call(cmd, cwd=ROOT)
+    if rc == 0:
+        STAMP.write_text(fp)
+    return rc
+
+
+def write_endpoints(action_port: int = 5055) -> Path:
+    """var/endpoints.yml: the action server on localhost and an SQL tracker store (DATABASE_URL or SQLite)."""
+    VAR.mkdir(exist_ok=True)
+    url = os.environ.get("DATABASE_URL")
+    lines = ["action_endpoint:", f'  url: "http://127.0.0.1:{action_port}/webhook"', "tracker_store:", "  type: SQL"]
+    if url:
+        u = urlparse(url.replace("postgres://", "postgresql://", 1))
+        dialect = u.scheme.split("+")[0]
+        lines += [f"  dialect: {dialect}", f"  url: {u.hostname or 'localhost'}", f"  port: {u.port or 5432}",
+                  f"  db: {u.path.lstrip('/')}"]
+        if u.username:
+            lines.append(f"  username: {u.username}")
+        if u.password:
+            lines.append("  password: ${TRACKER_DB_PASSWORD}")
+            os.environ["TRACKER_DB_PASSWORD"] = u.password
+    else:
+        lines += ["  dialect: sqlite", f"  db: {VAR / 'tracker.db'}"]
+    path = VAR / "endpoints.yml"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def run_action_server(port: int = 5055) -> int:
+    """The rasa_sdk action server, on 127.0.0.1 unless ACTIONS_HOST says otherwise."""
+    os.environ.setdefault("SANIC_HOST", os.environ.get("ACTIONS_HOST", "127.0.0.1"))
+    from rasa_sdk.endpoint import run
+
+    run("actions", port=port, cors_origins=None)
+    return 0
+
+
+def _wait_http(url: str, timeout: float, procs: List[subprocess.Popen]) -> bool:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if any(p.poll() is not None for p in procs):
+            return False
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return True
+        except Exception:  # noqa: BLE001 - not up yet
+            time.sleep(0.5)
+    return False
+
+
+def start_stack(port: int = 5005, action_port: int = 5055, quiet: bool = False) -> List[subprocess.Popen]:
+    """Start the action server and the Rasa server; return their processes once both answer."""
+    endpoints = write_endpoints(action_port)
+    out = subprocess.DEVNULL if quiet else None
+    env = dict(os.environ, SANIC_HOST="127.0.0.1", PYTHONUNBUFFERED="1")
+    actions = subprocess.Popen([sys.executable, "-m", "bot.cli", "actions", "--port", str(action_port)], cwd=ROOT,
+                               env=env, stdout=out, stderr=out, start_new_session=True)
+    cmd = _rasa() + ["run", "-m", str(MODEL), "--endpoints", str(endpoints), "--credentials", "credentials.yml",
+                     "-i", "127.0.0.1", "-p", str(port), "--cors", "*"]
+    token = os.environ.get("RASA_TOKEN")
+    if token:
+        cmd += ["--enable-api", "--auth-token", token]
+    rasa = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=out, start_new_session=True)
+    procs = [actions, rasa]
+    ok = _wait_http(f"http://127.0.0.1:{action_port}/health", 120, procs) and \
+        _wait_http(f"http://127.0.0.1:{port}/", 180, procs)
+    if not ok:
+        stop(procs)
+        raise RuntimeError("the assistant did not start: see the messages above")
+    return procs
+
+
+def stop(procs: List[subprocess.Popen]) -> None:
+    for p in procs:
+        if p.poll() is None:
+            try:
+                os.killpg(p.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+    for p in procs:
+        try:
+            p.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(p.pid, signal.SIGKILL)
+
+
+def serve(port: int = 5005, widget_port: Optional[int] = 8080, action_port: int = 5055) -> int:
+    rc = train()
+    if rc:
+        return rc
+    procs = start_stack(port, action_port)
+    widget = None
+    if widget_port:
+        try:
+            from bot import widget as widget_mod
+
+            widget = widget_mod.start(widget_port, rasa_url=f"http://localhost:{port}")
+        except ImportError:
+            widget = None
+    print(f"\nThe assistant is running.\n  REST channel: POST {{\"sender\", \"message\"}} to "
+          f"http://localhost:{port}/webhooks/rest/webhook")
+    if widget:
+        print(f"  Web widget demo page: http://localhost:{widget_port}/")
+    print("Ctrl-C stops everything.", flush=True)
+    try:
+        while all(p.poll() is None for p in procs):
+            time.sleep(1)
+        print("a server stopped; shutting down", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        if widget:
+            widget.shutdown()
+        stop(procs)
+
+
+def shell() -> int:
+    rc = train()
+    if rc:
+        return rc
+    endpoints = write_endpoints()
+    actions = subprocess.Popen([sys.executable, "-m", "bot.cli", "actions"], cwd=ROOT, start_new_session=True,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        _wait_http("http://127.0.0.1:5055/health", 120, [actions])
+        return subprocess.call(_rasa() + ["shell", "-m", str(MODEL), "--endpoints", str(endpoints)], cwd=ROOT)
+    finally:
+        stop([actions])

@@ -1,0 +1,208 @@
+"""The knowledge API: queries over the knowledge base (SQLAlchemy 2.0-style selects on 1.4)."""
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from decimal import Decimal
+from functools import cached_property
+from typing import Any, Dict, Iterable, List, Optional
+
+from sqlalchemy import inspect, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from knowledge import models as m
+
+
+def fold(text: str) -> str:
+    """Lower-case, accents removed, punctuation reduced to single spaces: for matching names."""
+    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9+]+", " ", text.lower()).strip()
+
+
+@dataclass(frozen=True)
+class Param:
+    """One fee parameter's value for a year, with where it comes from."""
+
+    name: str
+    value: Any
+    source: str
+    description: str
+
+
+@dataclass(frozen=True)
+class SourceRef:
+    id: str
+    file: Optional[str]
+    title: str
+    institution: Optional[str]
+    academic_year: Optional[str]
+
+    def as_dict(self) -> Dict[str, Any]:
+        return {"id": self.id, "file": self.file, "title": self.title,
+                "institution": self.institution, "academic_year": self.academic_year}
+
+
+class KnowledgeBase:
+    """Read-only access to the facts; one instance per engine, queries open short sessions."""
+
+    def __init__(self, engine: Engine):
+        self.engine = engine
+
+    # -- plumbing ---------------------------------------------------------------------------
+    def _all(self, stmt) -> List[Any]:
+        with Session(self.engine) as s:
+            rows = s.execute(stmt).scalars().all()
+            s.expunge_all()
+            return rows
+
+    def is_built(self) -> bool:
+        return inspect(self.engine).has_table("fact")
+
+    # -- sources and institutions -----------------------------------------------------------
+    @cached_property
+    def sources(self) -> Dict[str, SourceRef]:
+        return {s.id: SourceRef(s.id, s.file, s.title, s.institution, s.academic_year)
+                for s in self._all(select(m.Source))}
+
+    @cached_property
+    def institutions(self) -> Dict[str, m.Institution]:
+        return {i.id: i for i in self._all(select(m.Institution))}
+
+    def resolve_institution(self, text: str) -> Optional[str]:
+        key = fold(text)
+        for inst in self.institutions.values():
+            if key == fold(inst.id) or key in {fold(a) for a in inst.aliases}:
+                return inst.id
+        return None
+
+    # -- fees ---------------------------------------------------------------------------------
+    def fee_years(self, institution: str) -> List[str]:
+        stmt = select(m.FeeParameter.academic_year).where(m.FeeParameter.institution == institution).distinct()
+        with Session(self.engine) as s:
+            return sorted(s.execute(stmt).scalars().all())
+
+    def fee_parameters(self, institution: str, academic_year: str) -> Dict[str, Param]:
+        stmt = select(m.FeeParameter).where(m.FeeParameter.institution == institution,
+                                            m.FeeParameter.academic_year == academic_year)
+        out = {}
+        for p in self._all(stmt):
+            value = Decimal(p.amount) if p.amount is not None else p.value
+            out[p.name] = Param(p.name, value, p.source_id, p.description)
+        return out
+
+    def stated_totals(self, institution: Optional[str] = None) -> List[m.StatedTotal]:
+        stmt = select(m.StatedTotal)
+        if institution:
+            stmt = stmt.where(m.StatedTotal.institution == institution)
+        return self._all(stmt.order_by(m.StatedTotal.id))
+
+    def residence_rules(self, institution: str, academic_year: str) -> List[m.ResidenceRule]:
+        stmt = select(m.ResidenceRule).where(m.ResidenceRule.institution == institution,
+                                             m.ResidenceRule.academic_year == academic_year)
+        return self._all(stmt.order_by(m.ResidenceRule.id))
+
+    # -- countries ----------------------------------------------------------------------------
+    @cached_property
+    def countries(self) -> Dict[str, m.Country]:
+        return {c.code: c for c in self._all(select(m.Country))}
+
+    @cached_property
+    def _country_names(self) -> Dict[str, str]:
+        out: Dict[str, str] = {}
+        for c in self.countries.values():
+            for n in [c.name, *c.names]:
+                out.setdefault(fold(n), c.code)
+        return out
+
+    @cached_property
+    def _demonyms(self) -> Dict[str, str]:
+        out: Dict[str, str] = {}
+        for c in self.countries.values():
+            for n in c.demonyms:
+                out.setdefault(fold(n), c.code)
+        return out
+
+    def resolve_country(self, text: str) -> Optional[str]:
+        """A country code from a code, an English or Dutch name, or a nationality adjective."""
+        if not text:
+            return None
+        raw = text.strip()
+        if len(raw) == 2 and raw.upper() in self.countries:
+            return raw.upper()
+        key = fold(raw)
+        key = re.sub(r"^the ", "", key)
+        return self._country_names.get(key) or self._demonyms.get(key)
+
+    def is_eea(self, code: str) -> bool:
+        return bool(self.countries[code].eea)
+
+    # -- grants, regions, deadlines ------------------------------------------------------------
+    @cached_property
+    def grants(self) -> Dict[str, m.Grant]:
+        with Session(self.engine) as s:
+            grants = s.execute(select(m.Grant)).scalars().all()
+            for g in grants:
+                for v in g.variants:
+                    _ = v.source
+            s.expunge_all()
+        return {g.id: g for g in grants}
+
+    def resolve_grant(self, text: str) -> Optional[str]:
+        key = fold(text)
+        best = None
+        for g in self.grants.values():
+            names = {fold(g.id), fold(g.name), *(fold(a) for a in g.aliases)}
+            if key in names:
+                return g.id
+            if any(n and (n in key) for n in names if len(n) > 3):
+                best = best or g.id
+        return best
+
+    @cached_property
+    def regions(self) -> Dict[str, m.Region]:
+        return {r.id: r for r in self._all(select(m.Region))}
+
+    @cached_property
+    def communities(self) -> Dict[str, m.Community]:
+        return {c.id: c for c in self._all(select(m.Community))}
+
+    def resolve_community(self, text: str) -> Optional[str]:
+        key = fold(text)
+        for c in self.communities.values():
+            if key in {fold(c.id), fold(c.name), *(fold(a) for a in c.aliases)}:
+                return c.id
+        return None
+
+    @cached_property
+    def deadlines(self) -> Dict[str, m.Deadline]:
+        return {d.id: d for d in self._all(select(m.Deadline).order_by(m.Deadline.id))}
+
+    # -- facts and courses ---------------------------------------------------------------------
+    def facts(self, topic: str, institution: Optional[str] = None) -> List[m.Fact]:
+        stmt = select(m.Fact).where(m.Fact.topic == topic)
+        if institution:
+            stmt = stmt.where((m.Fact.institution == institution) | (m.Fact.institution.is_(None)))
+        return self._all(stmt.order_by(m.Fact.position))
+
+    def topics(self) -> List[str]:
+        with Session(self.engine) as s:
+            return sorted(s.execute(select(m.Fact.topic).distinct()).scalars().all())
+
+    def courses(self, programme: Optional[str] = None) -> List[m.Course]:
+        stmt = select(m.Course)
+        if programme:
+            stmt = stmt.where(m.Course.programme.ilike(f"%{programme}%"))  # bound parameter
+        return self._all(stmt.order_by(m.Course.id))
+
+    def source(self, source_id: str) -> SourceRef:
+        return self.sources[source_id]
+
+    def sources_for(self, ids: Iterable[str]) -> List[Dict[str, Any]]:
+        seen, out = set(), []
+        for i in ids:
+            if i not in seen:
+                seen.add(i)
+                out.append(self.sources[i].as_dict())
+        return out
