@@ -21,6 +21,7 @@ PROGRAMMES = ("bachelor", "master", "graduate", "bridging", "preparatory",
               "advanced-bachelor", "advanced-master", "secondary-school")
 LEARNING_CREDIT_PROGRAMMES = ("bachelor", "master")
 NATIONALITY_GROUPS = ("eea", "non-eea")
+RESIDENCE_CARDS = ("B", "C", "D", "F", "F+", "K", "L", "A", "orange")
 PROFILE_FIELDS = ("institution", "academic_year", "nationality", "nationality_group", "residence_permit",
                   "residence_status", "scholarship", "contract", "programme", "credits", "first_enrolled",
                   "credits_without_learning_credit")
@@ -149,8 +150,9 @@ def parse_profile(kb: KnowledgeBase, raw: Any, today: Optional[date] = None,
     permit = _text(raw, "residence_permit")
     if permit:
         p.residence_permit = _card_code(permit)
-        known = {r.code for r in kb.residence_rules(institution, year) if r.kind == "card"}
-        if known and p.residence_permit not in known:
+        # A year whose page lists no cards still only accepts a card the README names.
+        known = {r.code for r in kb.residence_rules(institution, year) if r.kind == "card"} or set(RESIDENCE_CARDS)
+        if p.residence_permit not in known:
             raise ProfileError("residence_permit", f"unknown residence permit {permit!r}; known cards: {', '.join(sorted(known))}")
     status = _text(raw, "residence_status")
     if status:
@@ -241,6 +243,11 @@ def money(x: Decimal) -> Decimal:
     return x.quantize(CENT)
 
 
+def euros(x: Decimal) -> str:
+    """€1,181.40: how amounts read in sentences (the JSON fields stay plain decimals)."""
+    return f"€{money(Decimal(x)):,}"
+
+
 def _need(params: Dict[str, Param], name: str, field: str, what: str, year: str) -> Param:
     if name not in params:
         raise ProfileError(field, f"the {year} tuition fee page gives no fee for {what}")
@@ -310,22 +317,22 @@ def quote_profile(kb: KnowledgeBase, p: Profile) -> Dict[str, Any]:
     pc_value = per_credit.value if per_credit else Decimal(0)
     if per_credit:
         credit_amount = money(pc_value * p.credits)
-        lines.append({"label": f"{p.credits} credits × €{money(pc_value)}", "amount": credit_amount})
+        lines.append({"label": f"{p.credits} credits × {euros(pc_value)}", "amount": credit_amount})
         total += credit_amount
     if p.credits_without_learning_credit:
         extra = _need(params, "learning_credit.extra_per_credit", "credits_without_learning_credit", "insufficient learning credit", year)
         used.append(extra)
         amount = money(extra.value * p.credits_without_learning_credit)
-        lines.append({"label": f"{p.credits_without_learning_credit} credits without learning credit × €{money(extra.value)}", "amount": amount})
+        lines.append({"label": f"{p.credits_without_learning_credit} credits without learning credit × {euros(extra.value)}", "amount": amount})
         total += amount
     total = money(total)
     instalments = _instalments(kb, p, params, basic_reason is not None or fee_type == "secondary-school", used)
-    breakdown = f"€{money(fixed.value)} fixed" + (f" + {p.credits} credits × €{money(pc_value)}" if per_credit else "")
+    breakdown = f"{euros(fixed.value)} fixed" + (f" + {p.credits} credits × {euros(pc_value)}" if per_credit else "")
     if p.credits_without_learning_credit:
-        breakdown += f" + €{lines[-1]['amount']} for credits without learning credit"
+        breakdown += f" + {euros(lines[-1]['amount'])} for credits without learning credit"
     reason = f" because {basic_reason}" if basic_reason else ""
     explanation = (f"In {year} at {kb.institutions[p.institution].name} you pay {who}{reason}: "
-                   f"{breakdown} = €{total}.")
+                   f"{breakdown} = {euros(total)}.")
     return {
         "total": total,
         "currency": "EUR",
@@ -376,5 +383,5 @@ def _instalments(kb: KnowledgeBase, p: Profile, params: Dict[str, Param], basic:
         if advance is not None:
             used.append(advance)
             out["advance"] = money(advance.value)
-            out["note"] += f" You pay an advance of €{money(advance.value)} upon registration and the rest in at most {int(count.value)} instalments."
+            out["note"] += f" You pay an advance of {euros(advance.value)} upon registration and the rest in at most {int(count.value)} instalments."
     return out

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+import sys
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Dict, List, Tuple
@@ -18,6 +19,9 @@ SOURCES_DIR = SHARED / "sources"
 ACCEPTANCE_FEES = SHARED / "acceptance" / "fees.yaml"
 FEE_CASES_FILE = HERE / "fee_cases.yaml"
 TWO_PLACES = re.compile(r"^-?\d+\.\d\d$")
+# the `mobility` executable, found the way tests/conftest.py finds it
+MOBILITY = (Path(sys.executable).with_name("mobility") if Path(sys.executable).with_name("mobility").exists()
+            else ROOT / ".venv" / "bin" / "mobility")
 
 
 def load_fee_cases() -> List[Dict[str, Any]]:

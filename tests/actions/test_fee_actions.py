@@ -1,0 +1,106 @@
+"""The fee actions answer from the fee engine, personalised by what the user said, and ask only for what is missing."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from actions.common import eur
+from actions.dialogue import ActionContinue
+from actions.fees import ActionAnswerInstalments, ActionQuoteFee
+from knowledge.fees import quote
+from knowledge.years import current_academic_year
+
+
+def engine_total(kb, **profile) -> str:
+    return eur(quote(kb, {"institution": "kdg", "academic_year": current_academic_year(), **profile})["total"])
+
+
+def test_a_fee_question_with_a_nationality_is_answered_with_the_engines_total_and_its_source(conversation, kb):
+    turn = conversation.run(ActionQuoteFee(), "I'm Italian and don't get a study grant, what's the fee at KdG?", "ask_fee")
+    assert engine_total(kb, nationality="IT", scholarship="none") in turn.text
+    assert "kdg-tuition-fees-2026-27.txt" in turn.text
+    assert current_academic_year() in turn.text
+
+
+def test_the_quote_shows_its_breakdown_fixed_plus_credits_times_the_rate(conversation, kb):
+    turn = conversation.run(ActionQuoteFee(), "What do I pay at KdG for 30 credits? I'm from Norway", "ask_fee")
+    q = quote(kb, {"institution": "kdg", "nationality": "NO", "credits": 30})
+    assert eur(q["fixed"]) in turn.text and eur(q["per_credit"]) in turn.text and "30" in turn.text
+    assert eur(q["total"]) in turn.text
+
+
+def test_without_a_nationality_the_assistant_asks_for_it_with_buttons_and_no_figure(conversation):
+    turn = conversation.run(ActionQuoteFee(), "What will I pay at KdG?", "ask_fee")
+    assert "nationality" in turn.text.lower()
+    assert len(turn.buttons) >= 3
+    assert not re.search(r"€\s?\d", turn.text)
+    assert turn.slots["pending"] == "fee"
+
+
+def test_the_answer_to_the_nationality_question_gets_the_quote(conversation, kb):
+    conversation.run(ActionQuoteFee(), "What will I pay at KdG?", "ask_fee")
+    turn = conversation.run(ActionContinue(), "I'm Turkish")
+    assert turn.slots["nationality"] == "TR"
+    assert engine_total(kb, nationality="TR") in turn.text
+
+
+def test_a_button_payload_answers_the_nationality_question(conversation, kb):
+    conversation.run(ActionQuoteFee(), "how much is tuition?", "ask_fee")
+    turn = conversation.run(ActionContinue(), '/inform{"nationality": "non-EEA"}')
+    assert engine_total(kb, nationality="US") in turn.text  # any non-EEA country pays the same
+
+
+def test_a_follow_up_reuses_the_context_and_changes_only_the_credits(conversation, kb):
+    conversation.run(ActionQuoteFee(), "I'm Belgian without a grant, what is the KdG fee for 60 credits?", "ask_fee")
+    turn = conversation.run(ActionContinue(), "and for 20 credits?")
+    assert turn.slots["credits"] == 20 and turn.slots["nationality"] == "BE"
+    assert engine_total(kb, nationality="BE", credits=20) in turn.text
+
+
+def test_a_correction_updates_the_context(conversation, kb):
+    conversation.run(ActionQuoteFee(), "fee for a Belgian student with 30 credits", "ask_fee")
+    turn = conversation.run(ActionContinue(), "sorry, I meant 40 credits")
+    assert engine_total(kb, nationality="BE", credits=40) in turn.text
+    assert engine_total(kb, nationality="BE", credits=30) not in turn.text
+
+
+@pytest.mark.parametrize("word,status", [("beursstudent", "full"), ("bijna-beursstudent", "part"),
+                                         ("niet-beursstudent", "none")])
+def test_the_flemish_scholarship_terms_set_the_scholarship_status(conversation, kb, word, status):
+    turn = conversation.run(ActionQuoteFee(), f"ik ben {word}, Belgian, what is my fee at KdG?", "ask_fee")
+    assert turn.slots["scholarship"] == status
+    assert engine_total(kb, nationality="BE", scholarship=status) in turn.text
+
+
+def test_a_year_without_data_gets_no_figures_and_the_years_that_exist(conversation, kb):
+    turn = conversation.run(ActionQuoteFee(), "What were the KdG fees in 2024-25 for a Belgian student?", "ask_fee")
+    assert not re.search(r"€\s?\d", turn.text)
+    assert "2024-25" in turn.text
+    assert {b["title"] for b in turn.buttons} >= {f"Fees {y}" for y in kb.fee_years("kdg")}
+
+
+def test_a_past_year_with_data_is_quoted_with_that_years_figures(conversation, kb):
+    turn = conversation.run(ActionQuoteFee(), "What did a scholarship student pay at KdG in 2023-24?", "ask_fee")
+    q = quote(kb, {"institution": "kdg", "academic_year": "2023-24", "nationality": "BE", "scholarship": "full"})
+    assert eur(q["total"]) in turn.text and "2023-24" in turn.text
+
+
+def test_a_residence_card_gives_the_basic_fee_to_a_non_eea_national(conversation, kb):
+    turn = conversation.run(ActionQuoteFee(), "I have an F card, which tuition fee applies to me at KdG?", "ask_fee")
+    assert turn.slots["residence"] == "card:F"
+    assert engine_total(kb, nationality="US", residence_permit="F") in turn.text
+
+
+def test_a_higher_fee_quote_tells_the_basic_fee_alternative_with_a_residence_permit(conversation, kb):
+    turn = conversation.run(ActionQuoteFee(), "What do non-EU students pay per year at Karel de Grote?", "ask_fee")
+    assert engine_total(kb, nationality="US") in turn.text
+    assert engine_total(kb, nationality="US", residence_permit="B") in turn.text
+
+
+def test_instalments_for_a_february_enrolment_come_from_the_rules(conversation, kb):
+    turn = conversation.run(ActionAnswerInstalments(), "I enrol in February at KdG. In how many instalments can I pay?",
+                            "ask_instalments")
+    q = quote(kb, {"institution": "kdg", "nationality": "BE"})
+    assert str(q["instalments"]["count_if_enrolled_in_january_or_february"]) in turn.text
+    assert "Source" in turn.text

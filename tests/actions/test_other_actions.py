@@ -1,0 +1,118 @@
+"""Grants, deadlines, topics and the dialogue actions (clarify, hand-off) answer from the knowledge base."""
+from __future__ import annotations
+
+import datetime
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from actions.common import eur
+from actions.deadlines import ActionAnswerDeadline
+from actions.dialogue import ActionClarify, ActionContinue, ActionHandOff, INTENT_TITLES
+from actions.grants import ActionAnswerGrant, ActionFindGrants
+from actions.topics import INTENT_TOPICS, ActionAnswerTopic
+from knowledge.deadlines import upcoming
+from knowledge.grants import find
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def fitting_names(kb, **query):
+    return {g["name"] for g in find(kb, query)["fits"]}
+
+
+def test_grants_for_an_internship_in_japan_list_every_grant_the_finder_fits(conversation, kb):
+    turn = conversation.run(ActionFindGrants(), "which grant for a 3 month internship in Japan?", "ask_grants")
+    assert turn.slots["destination"] == "JP" and turn.slots["activity"] == "internship" and turn.slots["months"] == 3
+    names = fitting_names(kb, destination="JP", activity="internship", months=3)
+    assert names and all(n in turn.text for n in names)
+
+
+def test_a_study_grant_for_brazil_names_the_priority_country_programme_and_its_monthly_amount(conversation):
+    turn = conversation.run(ActionFindGrants(), "Is there a grant for studying in Brazil?", "ask_grants")
+    assert "Priority Country" in turn.text and "700" in turn.text
+
+
+def test_what_about_japan_moves_the_search_to_japan_keeping_the_activity(conversation, kb):
+    conversation.run(ActionFindGrants(), "grant for a 2 month internship in South Korea", "ask_grants")
+    turn = conversation.run(ActionContinue(), "what about Japan?")
+    assert turn.slots["destination"] == "JP" and turn.slots["activity"] == "internship"
+    assert all(n in turn.text for n in fitting_names(kb, destination="JP", activity="internship", months=2))
+
+
+def test_grants_without_a_destination_ask_for_one(conversation):
+    turn = conversation.run(ActionFindGrants(), "Which scholarship can I get for going abroad?", "ask_grants")
+    assert turn.slots["pending"] == "grants" and turn.buttons
+    assert not re.search(r"€\s?\d", turn.text)
+
+
+def test_a_named_grant_is_described_with_each_sources_figures(conversation, kb):
+    turn = conversation.run(ActionAnswerGrant(), "How much is the Erasmus Belgica grant?", "ask_grant_info")
+    assert turn.slots["grant"] == "erasmus-belgica"
+    for v in kb.grants["erasmus-belgica"].variants:
+        assert v.source_id.replace("-", "") in turn.text.replace("-", "").replace(".txt", "")
+
+
+def test_a_deadline_question_names_the_grants_next_date_after_today(conversation, kb):
+    turn = conversation.run(ActionAnswerDeadline(), "By when must I apply for the Priority Country grant?", "ask_deadline")
+    pcp = [d for d in upcoming(kb) if "priority-country-programme" in d["grants"]]
+    assert pcp
+    when = datetime.date.fromisoformat(pcp[0]["next_date"])
+    assert f"{when.day} {when:%B %Y}" in turn.text
+    assert when >= datetime.date.today()
+
+
+@pytest.mark.parametrize("intent", sorted(INTENT_TOPICS))
+def test_every_topic_intent_is_answered_from_facts_with_a_source(conversation, kb, intent):
+    turn = conversation.run(ActionAnswerTopic(), "tell me about it", intent)
+    facts = kb.facts(INTENT_TOPICS[intent])
+    assert facts, f"no facts for {intent}"
+    assert any(f.text in turn.text for f in facts)
+    assert "Source:" in turn.text
+
+
+def test_the_english_masters_answer_names_the_programmes(conversation):
+    turn = conversation.run(ActionAnswerTopic(), "Which KASK master programmes are taught in English?", "ask_english_masters")
+    assert re.search(r"drama|audiovisual|music|visual", turn.text, re.I)
+
+
+def test_asking_for_a_person_gives_contacts_and_a_reference_to_the_kept_conversation(conversation, kb):
+    turn = conversation.run(ActionHandOff(), "Can I speak to someone?", "ask_human")
+    assert any(f.text in turn.text for f in kb.facts("contact"))
+    assert conversation.sender in turn.text
+    assert turn.slots["handoff"] is True
+
+
+def test_when_unsure_the_assistant_offers_its_best_guesses_as_buttons(conversation):
+    ranking = [{"name": "ask_fee", "confidence": 0.3}, {"name": "ask_grants", "confidence": 0.25},
+               {"name": "ask_deadline", "confidence": 0.2}]
+    turn = conversation.run(ActionClarify(), "money?", "nlu_fallback", confidence=0.3, ranking=ranking)
+    titles = [b["title"] for b in turn.buttons]
+    assert titles[:3] == [INTENT_TITLES["ask_fee"], INTENT_TITLES["ask_grants"], INTENT_TITLES["ask_deadline"]]
+    assert INTENT_TITLES["ask_human"] in titles
+
+
+def test_unsure_twice_in_a_row_hands_off_instead_of_guessing(conversation, kb):
+    conversation.run(ActionClarify(), "hmm", "nlu_fallback", confidence=0.2)
+    turn = conversation.run(ActionClarify(), "blorp", "nlu_fallback", confidence=0.2)
+    assert turn.slots.get("handoff") is True
+    assert any(f.text in turn.text for f in kb.facts("contact"))
+
+
+def test_no_response_template_in_the_domain_holds_a_figure_or_a_date():
+    domain = yaml.safe_load((ROOT / "domain.yml").read_text())
+    for name, variants in domain["responses"].items():
+        for v in variants:
+            assert not re.search(r"\d", v.get("text", "")), f"{name} holds a figure: {v['text']!r}"
+
+
+def test_every_intent_has_a_rule_or_story_that_answers_it():
+    domain = yaml.safe_load((ROOT / "domain.yml").read_text())
+    covered = set()
+    for path in list((ROOT / "data" / "rules").glob("*.yml")) + list((ROOT / "data" / "stories").glob("*.yml")):
+        for block in (yaml.safe_load(path.read_text()) or {}).get("rules", []) + \
+                (yaml.safe_load(path.read_text()) or {}).get("stories", []):
+            covered |= {s["intent"] for s in block.get("steps", []) if "intent" in s}
+    assert set(domain["intents"]) - covered == set()
