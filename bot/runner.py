@@ -15,7 +15,8 @@ from urllib.parse import urlparse
 ROOT = Path(__file__).resolve().parent.parent
 MODEL = ROOT / "models" / "current.tar.gz"
 STAMP = ROOT / "models" / "current.fingerprint"
-VAR = ROOT / "var"
+VAR = Path(os.environ.get("MOBILITY_VAR") or ROOT / "var")  # run-time state: endpoints, tracker store, stamps
+KB_DATA = ROOT / "knowledge" / "data"
 TRAINING_INPUTS = ["config.yml", "domain.yml", "data"]
 
 
@@ -37,12 +38,30 @@ def fingerprint() -> str:
     return h.hexdigest()[:20]
 
 
-def prepare() -> None:
-    """Knowledge base built if missing; spaCy pipeline rebuilt if its patterns changed."""
-    from bot.nlp import ensure_pipeline
-    from knowledge import open_kb
+def _data_fingerprint() -> str:
+    h = hashlib.sha256()
+    for f in sorted(KB_DATA.rglob("*.yaml")):
+        h.update(str(f.relative_to(KB_DATA)).encode())
+        h.update(f.read_bytes())
+    return h.hexdigest()[:20]
 
-    ensure_pipeline(open_kb())
+
+def prepare() -> None:
+    """Knowledge base built if missing or older than knowledge/data; spaCy pipeline rebuilt if its patterns changed."""
+    from bot.nlp import ensure_pipeline
+    from knowledge import build, database_url, open_kb
+
+    kb = open_kb()
+    VAR.mkdir(parents=True, exist_ok=True)
+    url_key = hashlib.sha256(database_url().encode()).hexdigest()[:12]
+    stamp = VAR / f"knowledge-{url_key}.sha"
+    fp = _data_fingerprint()
+    if not stamp.exists() or stamp.read_text() != fp:
+        counts = build(kb.engine)
+        kb = open_kb()
+        print(f"knowledge base built from knowledge/data ({sum(counts.values())} rows)", flush=True)
+        stamp.write_text(fp)
+    ensure_pipeline(kb)
 
 
 def train(force: bool = False) -> int:
@@ -61,10 +80,10 @@ def train(force: bool = False) -> int:
 
 def write_endpoints(action_port: int = 5055) -> Path:
     """var/endpoints.yml: the action server on localhost and an SQL tracker store (DATABASE_URL or SQLite)."""
-    VAR.mkdir(exist_ok=True)
+    VAR.mkdir(parents=True, exist_ok=True)
     url = os.environ.get("DATABASE_URL")
     lines = ["action_endpoint:", f'  url: "http://127.0.0.1:{action_port}/webhook"', "tracker_store:", "  type: SQL"]
-    if url:
+    if url and not url.startswith("sqlite"):
         u = urlparse(url.replace("postgres://", "postgresql://", 1))
         dialect = u.scheme.split("+")[0]
         lines += [f"  dialect: {dialect}", f"  url: {u.hostname or 'localhost'}", f"  port: {u.port or 5432}",
@@ -103,10 +122,12 @@ def _wait_http(url: str, timeout: float, procs: List[subprocess.Popen]) -> bool:
     return False
 
 
-def start_stack(port: int = 5005, action_port: int = 5055, quiet: bool = False) -> List[subprocess.Popen]:
-    """Start the action server and the Rasa server; return their processes once both answer."""
+def start_stack(port: int = 5005, action_port: int = 5055, log: Optional[Path] = None) -> List[subprocess.Popen]:
+    """Start the action server and the Rasa server; return their processes once both answer.
+
+    Their output goes to the terminal, or to `log` when given."""
     endpoints = write_endpoints(action_port)
-    out = subprocess.DEVNULL if quiet else None
+    out = open(log, "ab") if log else None
     env = dict(os.environ, SANIC_HOST="127.0.0.1", PYTHONUNBUFFERED="1")
     actions = subprocess.Popen([sys.executable, "-m", "bot.cli", "actions", "--port", str(action_port)], cwd=ROOT,
                                env=env, stdout=out, stderr=out, start_new_session=True)

@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import os
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Union
 
 import yaml
-from pydantic import BaseModel, Extra, StrictBool, ValidationError, validator
+from pydantic import BaseModel, Extra, StrictBool, ValidationError, root_validator, validator
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -174,6 +175,18 @@ class DeadlineIn(_Strict):
             raise ValueError("kind must be deadline, opens or call")
         return v
 
+    @root_validator(skip_on_failure=True)
+    def a_date_of_every_year(cls, values):  # noqa: N805
+        month, day = values.get("month"), values.get("day")
+        if (month is None) != (day is None):
+            raise ValueError("give both month and day, or neither (a call without a fixed date)")
+        if month is not None:
+            try:
+                date(2001, month, day)  # 2001 is not a leap year: the date must exist every year
+            except ValueError:
+                raise ValueError(f"day {day} of month {month} is not a date that exists every year") from None
+        return values
+
 
 class FactIn(_Strict):
     text: str
@@ -193,13 +206,17 @@ class ProgrammeIn(_Strict):
     courses: List[CourseIn]
 
 
-def _read(path: Path) -> Any:
+def _read(path: Path, *sections: str) -> Any:
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as e:
         raise DataError(f"{path.name}: not valid YAML: {e}") from e
     except OSError as e:
         raise DataError(f"{path.name}: cannot be read: {e}") from e
+    missing = [k for k in sections if not isinstance(raw, dict) or k not in raw]
+    if missing:
+        raise DataError(f"{path.name}: missing {', '.join(missing)}")
+    return raw
 
 
 def _parse(model, raw: Any, where: str):
@@ -212,30 +229,31 @@ def _parse(model, raw: Any, where: str):
 
 def load_all(data_dir: Path = DATA_DIR) -> Dict[str, Any]:
     """Read and validate every curated file; raise DataError naming the file and entry."""
-    src = _read(data_dir / "sources.yaml")
+    src = _read(data_dir / "sources.yaml", "sources", "institutions")
     sources = [_parse(SourceIn, s, f"sources.yaml: sources[{i}]") for i, s in enumerate(src["sources"])]
     institutions = [_parse(InstitutionIn, s, f"sources.yaml: institutions[{i}]") for i, s in enumerate(src["institutions"])]
-    fee_files = []
+    fee_files, fee_names = [], []
     for path in sorted((data_dir / "fees").glob("*.yaml")):
         raw = _read(path) or {}
         for name, node in (raw.get("parameters") or {}).items():
             _parse(ParameterIn, node, f"fees/{path.name}: parameter {name}")
         fee_files.append(_parse(FeeFileIn, raw, f"fees/{path.name}"))
-    countries_raw = _read(data_dir / "countries.yaml")
+        fee_names.append(f"fees/{path.name}")
+    countries_raw = _read(data_dir / "countries.yaml", "countries", "source")
     countries = [_parse(CountryIn, c, f"countries.yaml: {c.get('code', i) if isinstance(c, dict) else i}")
                  for i, c in enumerate(countries_raw["countries"])]
-    residence = [_parse(ResidenceIn, r, f"residence.yaml: exceptions[{i}]") for i, r in enumerate(_read(data_dir / "residence.yaml")["exceptions"])]
-    graw = _read(data_dir / "grants.yaml")
+    residence = [_parse(ResidenceIn, r, f"residence.yaml: exceptions[{i}]") for i, r in enumerate(_read(data_dir / "residence.yaml", "exceptions")["exceptions"])]
+    graw = _read(data_dir / "grants.yaml", "grants", "regions", "communities")
     grants = [_parse(GrantIn, g, f"grants.yaml: grant {g.get('id', i)}") for i, g in enumerate(graw["grants"])]
     regions = {k: _parse(RegionIn, v, f"grants.yaml: region {k}") for k, v in graw["regions"].items()}
     communities = [_parse(CommunityIn, c, f"grants.yaml: community {c.get('id', i)}") for i, c in enumerate(graw["communities"])]
-    deadlines = [_parse(DeadlineIn, d, f"deadlines.yaml: deadline {d.get('id', i)}") for i, d in enumerate(_read(data_dir / "deadlines.yaml")["deadlines"])]
+    deadlines = [_parse(DeadlineIn, d, f"deadlines.yaml: deadline {d.get('id', i)}") for i, d in enumerate(_read(data_dir / "deadlines.yaml", "deadlines")["deadlines"])]
     facts = {}
-    for topic, items in _read(data_dir / "facts.yaml")["facts"].items():
+    for topic, items in _read(data_dir / "facts.yaml", "facts")["facts"].items():
         facts[topic] = [_parse(FactIn, f, f"facts.yaml: {topic}[{i}]") for i, f in enumerate(items)]
-    craw = _read(data_dir / "courses.yaml")
+    craw = _read(data_dir / "courses.yaml", "programmes", "source", "institution")
     courses = [_parse(ProgrammeIn, p, f"courses.yaml: programmes[{i}]") for i, p in enumerate(craw["programmes"])]
-    data = dict(sources=sources, institutions=institutions, fee_files=fee_files, countries=countries,
+    data = dict(sources=sources, institutions=institutions, fee_files=fee_files, fee_names=fee_names, countries=countries,
                 residence=residence, grants=grants, regions=regions, communities=communities,
                 deadlines=deadlines, facts=facts, courses=courses, courses_source=craw["source"],
                 courses_institution=craw["institution"], countries_source=countries_raw["source"])
@@ -246,6 +264,8 @@ def load_all(data_dir: Path = DATA_DIR) -> Dict[str, Any]:
 def _check_references(data: Dict[str, Any]) -> None:
     """Every source, deadline, country and institution a file names must exist."""
     source_ids = {s.id for s in data["sources"]}
+    institution_ids = {i.id for i in data["institutions"]}
+    grant_ids = {g.id for g in data["grants"]}
     deadline_ids = {d.id for d in data["deadlines"]}
     codes = {c.code for c in data["countries"]}
     community_ids = {c.id for c in data["communities"]}
@@ -254,14 +274,21 @@ def _check_references(data: Dict[str, Any]) -> None:
         if not ok:
             raise DataError(f"{where}: unknown {what}")
 
-    for f in data["fee_files"]:
+    for f, file in zip(data["fee_files"], data["fee_names"]):
+        need(f.institution in institution_ids, file, f"institution {f.institution!r}")
         for name, p in f.parameters.items():
             for year, v in p.values.items():
-                need(v.source in source_ids, f"fees/{f.institution}.yaml: parameter {name} {year}", f"source {v.source!r}")
+                need(v.source in source_ids, f"{file}: parameter {name} {year}", f"source {v.source!r}")
+        for i, t in enumerate(f.stated_totals):
+            need(t.source in source_ids, f"{file}: stated_totals[{i}]", f"source {t.source!r}")
+    for i, r in enumerate(data["residence"]):
+        need(r.source in source_ids, f"residence.yaml: exceptions[{i}]", f"source {r.source!r}")
+        need(r.institution in institution_ids, f"residence.yaml: exceptions[{i}]", f"institution {r.institution!r}")
     for g in data["grants"]:
         for i, v in enumerate(g.variants):
             where = f"grants.yaml: grant {g.id} variant {i}"
             need(v.source in source_ids, where, f"source {v.source!r}")
+            need(v.institution in institution_ids, where, f"institution {v.institution!r}")
             need(v.deadline is None or v.deadline in deadline_ids, where, f"deadline {v.deadline!r}")
             for code in v.destinations.get("countries", []):
                 need(code in codes, where, f"country {code!r}")
@@ -271,13 +298,21 @@ def _check_references(data: Dict[str, Any]) -> None:
                 if key in v.destinations:
                     need(v.destinations[key] in data["regions"], where, f"region {v.destinations[key]!r}")
     for rid, r in data["regions"].items():
+        need(r.source in source_ids, f"grants.yaml: region {rid}", f"source {r.source!r}")
         for code in r.countries or []:
             need(code in codes, f"grants.yaml: region {rid}", f"country {code!r}")
     for d in data["deadlines"]:
         need(d.source in source_ids, f"deadlines.yaml: deadline {d.id}", f"source {d.source!r}")
+        need(d.institution in institution_ids, f"deadlines.yaml: deadline {d.id}", f"institution {d.institution!r}")
+        for g in d.grants:
+            need(g in grant_ids, f"deadlines.yaml: deadline {d.id}", f"grant {g!r}")
     for topic, items in data["facts"].items():
         for i, f in enumerate(items):
             need(f.source in source_ids, f"facts.yaml: {topic}[{i}]", f"source {f.source!r}")
+            need(f.institution is None or f.institution in institution_ids, f"facts.yaml: {topic}[{i}]", f"institution {f.institution!r}")
+    need(data["countries_source"] in source_ids, "countries.yaml", f"source {data['countries_source']!r}")
+    need(data["courses_source"] in source_ids, "courses.yaml", f"source {data['courses_source']!r}")
+    need(data["courses_institution"] in institution_ids, "courses.yaml", f"institution {data['courses_institution']!r}")
     seen: Dict[str, str] = {}
     for c in data["countries"]:
         need(c.code not in seen, f"countries.yaml: {c.code}", "duplicate code")

@@ -70,7 +70,7 @@ def check_quote(q: Dict[str, Any], case: Dict[str, Any]) -> None:
         assert s["academic_year"] == year, f"a {year} quote cites the {s['academic_year']} page {s['file']}"
         assert s["institution"] == q["institution"]
         assert (SOURCES_DIR / s["file"]).is_file()
-    assert f"€{q['total']}" in q["explanation"]
+    assert f"€{q['total']:,}" in q["explanation"], q["explanation"]  # €1,181.40
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])

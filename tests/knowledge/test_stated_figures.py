@@ -276,7 +276,7 @@ def _written_forms(x: Decimal) -> List[str]:
     whole, frac = f"{x:.2f}".split(".")
     groups = f"{int(whole):,}"
     forms = set()
-    for thousands, decimal in (((".", ","), (",", ".")) if True else ()):
+    for thousands, decimal in ((".", ","), (",", ".")):
         for w in {whole, groups.replace(",", thousands)}:
             forms.add(f"{w}{decimal}{frac}")
             if frac.endswith("0"):
@@ -303,8 +303,8 @@ def test_every_fee_figure_in_the_knowledge_base_is_written_on_the_page_it_cites(
         assert re.search(rf"\b{day}(st|nd|rd|th)? June {v[:4]}", text), f"{v} is not on {file}"
         return
     if v == 0:
-        # a zero rate is written as €0, or implied by a fixed fee with no per-credit part
-        assert "€0 " in text or "Scholarship student: 128,80 euros " in text
+        # a zero rate is written as "€0" (2026-27) or is a fixed fee with no per-credit part (2023-24)
+        assert "Per-credit fee: €0 " in text or "Scholarship student: 128,80 euros " in text, f"{name} {year} = 0 on {file}"
         return
     forms = _written_forms(Decimal(v))
     if v == int(v) and int(v) in NUMBER_WORDS:
