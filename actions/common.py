@@ -19,9 +19,14 @@ _lock = threading.Lock()
 
 # Slots the actions keep, normalised: what the user told us so far.
 CONTEXT_SLOTS = ("institution", "academic_year", "nationality", "residence", "scholarship", "contract", "programme",
-                 "credits", "enrolment", "destination", "activity", "months", "duration_label", "grant")
+                 "credits", "enrolment", "first_enrolled", "destination", "activity", "months", "duration_label", "grant")
 NEGATION = re.compile(r"\b(no|not|without|don'?t|do not|dont|doesn'?t|never|geen|zonder|niet)\b[\w\s']{0,25}$", re.I)
 FROM_COUNTRY = re.compile(r"\b(from|citizen of|nationality|passport|i'?m|i am|ik ben|uit)\b[\w\s]{0,12}$", re.I)
+# "since 2024-25", "I started at KdG in 2024-25": the year of first enrolment, not the year asked about.
+SINCE_YEAR = re.compile(r"\b(since|sinds|started|began|enrolled|ingeschreven|begonnen)\b"
+                        r"(?![\w\s]*\b(before|voor|until|tot)\b)[\w\s]{0,25}$", re.I)
+# A bare "study grant" / "studietoelage" is the scholarship status only when the talk is about fees.
+BARE_GRANT_TERMS = {"study grant", "a study grant", "studietoelage"}
 TO_COUNTRY = re.compile(r"\b(to|in|naar|at|towards)\b[\w\s]{0,6}$", re.I)
 
 
@@ -98,7 +103,9 @@ def update_context(tracker: Tracker, topic: Optional[str]) -> Tuple[Dict[str, An
                 new["institution"] = inst
         elif name == "academic_year":
             year = parse_year(raw) or parse_year(value)
-            if year:
+            if year and SINCE_YEAR.search(_before(text, ent)[-60:]):
+                new["first_enrolled"] = year
+            elif year:
                 new["academic_year"] = year
         elif name == "credits":
             n = parse_number(raw) or parse_number(value)
@@ -111,6 +118,8 @@ def update_context(tracker: Tracker, topic: Optional[str]) -> Tuple[Dict[str, An
             if months:
                 new["months"], new["duration_label"] = months, label
         elif name == "scholarship":
+            if raw.lower().strip() in BARE_GRANT_TERMS and topic != "fee":
+                continue
             status = value if value in ("none", "part", "full") else normalise("scholarship", raw)
             if status and status != "none" and NEGATION.search(_before(text, ent)):
                 status = "none"
@@ -143,6 +152,21 @@ def update_context(tracker: Tracker, topic: Optional[str]) -> Tuple[Dict[str, An
     ctx.update(new)
     events = [SlotSet(k, v) for k, v in new.items()]
     return ctx, events
+
+
+FEE_WORDS = re.compile(r"\b(tuition|tution|fees?|cost|costs|pay|price|charge|studiegeld|inschrijvingsgeld|collegegeld)\b", re.I)
+FOLLOW_UP = re.compile(r"^\s*(and|but|what if|what about|how about|if|en|maar|en als|als|with|as|say)\b", re.I)
+PROFILE_ENTITIES = {"nationality", "scholarship", "credits", "contract", "programme", "residence", "enrolment"}
+
+
+def is_fee_question(tracker: Tracker) -> bool:
+    """A message another intent won but that is about the user's fee: it states a fee profile and either asks
+    about the fee in words ("tuition", "cost", ...) or follows up a fee answer ("and if I get a studietoelage?")."""
+    said = {e.get("entity") for e in latest_entities(tracker)}
+    if not said & PROFILE_ENTITIES:
+        return False
+    text = latest_text(tracker)
+    return bool(FEE_WORDS.search(text)) or (tracker.get_slot("topic") == "fee" and bool(FOLLOW_UP.search(text)))
 
 
 def eur(amount: Any, cents: bool = True) -> str:

@@ -7,7 +7,7 @@ from typing import Any, Dict, List
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 
-from actions.common import cite, kb, latest_text, update_context, words
+from actions.common import cite, is_fee_question, kb, latest_text, update_context, words
 from knowledge.deadlines import upcoming
 
 
@@ -49,6 +49,11 @@ class ActionAnswerDeadline(Action):
         return "action_answer_deadline"
 
     async def run(self, dispatcher, tracker: Tracker, domain):
+        if is_fee_question(tracker):
+            from actions.fees import fee_answer
+
+            ctx, events = update_context(tracker, "fee")
+            return events + fee_answer(dispatcher, ctx)
         ctx, events = update_context(tracker, "deadline")
         base = kb()
         items = upcoming(base)

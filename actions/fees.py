@@ -52,7 +52,13 @@ def build_profile(ctx: Dict[str, Any], inst: str, year: str) -> Dict[str, Any]:
             profile[key] = ctx[key]
     if ctx.get("credits"):
         profile["credits"] = int(ctx["credits"])
-    if ctx.get("enrolment") == "continuing":
+    elif profile.get("programme") == "secondary-school":
+        cap = kb().fee_parameters(inst, year).get("secondary_school.max_credits")
+        if cap is not None:  # a pupil's credit contract is capped; its fee does not depend on the credits
+            profile["credits"] = int(cap.value)
+    if ctx.get("first_enrolled"):
+        profile["first_enrolled"] = ctx["first_enrolled"]
+    elif ctx.get("enrolment") == "continuing":
         profile["first_enrolled"] = label(start_year(year) - 1)
     return profile
 
@@ -91,7 +97,7 @@ def fee_answer(dispatcher: CollectingDispatcher, ctx: Dict[str, Any]) -> List[An
         assumed.append("a diploma contract")
     alternatives = []
     if q["fee_type"] == "higher":
-        if not ctx.get("enrolment") and "higher.continuing.fixed" in base.fee_parameters(inst, year):
+        if not (ctx.get("enrolment") or ctx.get("first_enrolled")) and "higher.continuing.fixed" in base.fee_parameters(inst, year):
             assumed.append(f"you are new at KdG in {year}")
             alt = quote(base, {**profile, "first_enrolled": label(start_year(year) - 1)}, require_nationality=False)
             alternatives.append(f"If you enrolled at KdG before {year}: {eur(alt['total'])} "
@@ -110,7 +116,7 @@ def fee_answer(dispatcher: CollectingDispatcher, ctx: Dict[str, Any]) -> List[An
     buttons = []
     if not ctx.get("credits"):
         buttons += [button("30 credits", "inform", credits=30), button("15 credits", "inform", credits=15)]
-    if q["fee_type"] == "higher" and not ctx.get("enrolment"):
+    if q["fee_type"] == "higher" and not (ctx.get("enrolment") or ctx.get("first_enrolled")):
         buttons.append(button(f"I enrolled before {year}", "inform", enrolment="continuing"))
     dispatcher.utter_message(text="\n".join(parts), buttons=buttons or None)
     return events + [SlotSet("pending", None)]

@@ -7,7 +7,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import kb, latest_text, sources_line, update_context
+from actions.common import is_fee_question, kb, latest_text, sources_line, update_context
 from knowledge.kb import fold
 from knowledge.years import current_academic_year
 
@@ -23,6 +23,8 @@ INTENT_TOPICS = {
     "ask_internship_after_graduation": "internship_after_graduation", "ask_bip": "bip", "ask_inmics": "inmics",
     "ask_staff_mobility": "staff_mobility", "ask_vision": "vision", "ask_youth_programmes": "youth_programmes",
 }
+# Intents a fee follow-up about one's scholarship status is mistaken for ("and if I get a studietoelage?").
+GRANT_STATUS_INTENTS = {"ask_study_grant", "ask_scholarships", "ask_fee_rules"}
 COURSE_TOPICS = {"exchange_courses": None, "theory_courses": "HOGENT-wide"}
 
 
@@ -76,8 +78,13 @@ class ActionAnswerTopic(Action):
         return "action_answer_topic"
 
     async def run(self, dispatcher, tracker: Tracker, domain):
-        ctx, events = update_context(tracker, None)
         intent = (tracker.latest_message.get("intent") or {}).get("name")
+        if intent in GRANT_STATUS_INTENTS and is_fee_question(tracker):
+            from actions.fees import fee_answer
+
+            ctx, events = update_context(tracker, "fee")
+            return events + fee_answer(dispatcher, ctx)
+        ctx, events = update_context(tracker, None)
         topic = INTENT_TOPICS.get(intent)
         if not topic:
             dispatcher.utter_message(response="utter_capabilities")

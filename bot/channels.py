@@ -1,7 +1,8 @@
 """Rasa input channels with input checks: bad requests get a clear 4xx error and never reach the assistant."""
 from __future__ import annotations
 
-from typing import Any, Optional, Text
+import re
+from typing import Any, Dict, Optional, Text
 
 from rasa.core.channels.rest import RestInput
 from sanic.exceptions import InvalidUsage as BadRequest  # 400 (Sanic 21)
@@ -10,6 +11,17 @@ from sanic.request import Request
 
 MAX_MESSAGE_CHARS = 10_000  # about four pages of text: longer is not a chat message
 MAX_SENDER_CHARS = 128
+MARKUP = re.compile(r"<(script|style)\b[^>]{0,200}>.*?</\1\s*>|</?[a-zA-Z][\w-]*(\s[^<>]{0,500})?/?>", re.I | re.S)
+
+
+def plain_text(message: str) -> str:
+    """What the assistant reads: markup removed (a pasted "<b>fees?</b>" is the question "fees?").
+
+    The message as sent is kept in the tracker (metadata "raw_message"); nothing is ever rendered as HTML."""
+    if "<" not in message:
+        return message
+    plain = re.sub(r"\s+", " ", MARKUP.sub(" ", message)).strip()
+    return plain or message  # nothing but markup: let the assistant say it did not understand
 
 
 def _body(req: Request) -> dict:
@@ -48,4 +60,12 @@ class RestChannel(RestInput):
         return checked_sender(_body(req).get("sender"))
 
     def _extract_message(self, req: Request) -> Optional[Text]:
-        return checked_message(_body(req).get("message"))
+        return plain_text(checked_message(_body(req).get("message")))
+
+    def get_metadata(self, request: Request) -> Optional[Dict[Text, Any]]:
+        body = _body(request)
+        metadata = body.get("metadata") if isinstance(body.get("metadata"), dict) else {}
+        message = body.get("message")
+        if isinstance(message, str) and plain_text(message) != message:
+            metadata = {**metadata, "raw_message": message}
+        return metadata or None

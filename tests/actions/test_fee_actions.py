@@ -104,3 +104,43 @@ def test_instalments_for_a_february_enrolment_come_from_the_rules(conversation, 
     q = quote(kb, {"institution": "kdg", "nationality": "BE"})
     assert str(q["instalments"]["count_if_enrolled_in_january_or_february"]) in turn.text
     assert "Source" in turn.text
+
+
+def test_the_year_a_student_started_is_the_first_enrolment_not_the_year_asked_about(conversation, kb):
+    turn = conversation.run(ActionQuoteFee(), "I'm from Morocco and started at KdG in 2025-26, what's my fee?", "ask_fee")
+    assert turn.slots["first_enrolled"] == "2025-26" and turn.slots.get("academic_year") is None
+    assert engine_total(kb, nationality="MA", first_enrolled="2025-26") in turn.text
+
+
+def test_enrolled_before_a_year_is_not_read_as_the_first_enrolment(conversation):
+    turn = conversation.run(ActionQuoteFee(), "I enrolled before 2026-27, non-EU student, my fee?", "ask_fee")
+    assert turn.slots.get("first_enrolled") is None
+
+
+def test_a_secondary_school_pupil_is_quoted_without_having_to_name_the_credits(conversation, kb):
+    turn = conversation.run(ActionQuoteFee(), "what does a secondary school pupil pay at KdG? Belgian", "ask_fee")
+    cap = int(kb.fee_parameters("kdg", "2026-27")["secondary_school.max_credits"].value)
+    assert engine_total(kb, nationality="BE", programme="secondary-school", contract="credit", credits=cap) in turn.text
+
+
+def test_a_grant_status_follow_up_in_a_fee_conversation_requotes_the_fee(conversation, kb):
+    from actions.topics import ActionAnswerTopic
+
+    conversation.run(ActionQuoteFee(), "Dutch student, fee for 60 credits at KdG?", "ask_fee")
+    turn = conversation.run(ActionAnswerTopic(), "and if I get a studietoelage?", "ask_study_grant")
+    assert turn.slots["scholarship"] == "full"
+    assert engine_total(kb, nationality="NL", scholarship="full") in turn.text
+
+
+def test_a_bare_study_grant_outside_a_fee_conversation_does_not_set_the_grant_status(conversation):
+    from actions.topics import ActionAnswerTopic
+
+    turn = conversation.run(ActionAnswerTopic(), "how do I apply for a study grant?", "ask_study_grant")
+    assert turn.slots.get("scholarship") is None
+
+
+def test_a_fee_question_mistaken_for_a_deadline_question_still_gets_the_fee(conversation, kb):
+    from actions.deadlines import ActionAnswerDeadline
+
+    turn = conversation.run(ActionAnswerDeadline(), "Norwegian, no study grant: full-year tuition at KdG?", "ask_deadline")
+    assert engine_total(kb, nationality="NO", scholarship="none") in turn.text

@@ -18,13 +18,14 @@ CASES = load_fee_cases()
 
 
 def _cli_selection():
-    """A few cases: one per fee type in 2026-27, the basic and higher fee of 2023-24, and a profile
-    written the way a person would (full institution name, lower-case code, 2026-2027)."""
+    """A few cases: the main fee types of 2026-27, the basic fee of 2023-24, and a profile written
+    the way a person would (full institution name, lower-case code, 2026-2027)."""
     seen, chosen = set(), []
     for c in CASES:
         year = parse_academic_year(str(c["profile"].get("academic_year")))
         key = (year, c["fee_type"])
-        wanted = year == "2026-27" or c["fee_type"] in ("basic", "higher")
+        wanted = (year == "2026-27" and c["fee_type"] in ("basic", "higher", "exam-higher", "advanced-master", "secondary-school")
+                  or year == "2023-24" and c["fee_type"] == "basic")
         if (wanted and key not in seen) or "lower-case" in c["name"]:
             seen.add(key)
             chosen.append(c)

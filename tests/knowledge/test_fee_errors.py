@@ -100,10 +100,8 @@ def test_the_default_year_is_the_academic_year_that_started_on_1_september(kb, t
 # -- the command line --------------------------------------------------------------------------------
 CLI_ERRORS = [e for e in ERRORS if e[0] in {
     "an unknown institution is refused", "2024-25 has no data and is refused", "0 credits are refused",
-    "-1 credits are refused", "credits written as abc are refused", "1.5 credits are refused",
-    "121 credits are too many", "an unknown country code is refused", "an unknown residence card is refused",
+    "credits written as abc are refused", "1.5 credits are refused", "an unknown country code is refused",
     "an unknown residence status is refused", "13 credits exceed the 2026-27 secondary-school cap of 12",
-    "an advanced bachelor in 2023-24 is not answered with the 2026-27 fee",
 }]
 MAX_INPUT = 64 * 1024
 
@@ -117,10 +115,8 @@ def _padded(size: int) -> str:
 # (sentence, stdin, field)
 RAW_INPUTS = [
     ("malformed JSON is refused", '{"institution": "kdg", "nationality": ', "input"),
-    ("JSON with a trailing comma is refused", '{"institution": "kdg",}', "input"),
     ("empty input is refused", "", "input"),
     ("input larger than 64 KiB is refused", _padded(MAX_INPUT + 1), "input"),
-    ("a megabyte of input is refused", '{"institution": "' + "k" * (1024 * 1024) + '"}', "input"),
     ("a JSON list is not a profile", json.dumps([BE]), "profile"),
 ]
 
