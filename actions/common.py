@@ -141,13 +141,13 @@ def update_context(tracker: Tracker, topic: Optional[str]) -> Tuple[Dict[str, An
             if gid:
                 new["grant"] = gid
     if topic == "fee" and "credits" not in new:
-        # A bare number in a fee conversation ("and for 30?") is a number of credits.
-        m = re.fullmatch(r"\D*?\b(\d{1,3})\b\D*", text)
-        if m and 1 <= int(m.group(1)) <= 120 and not re.search(r"\d{4}", text):
+        # A bare number in a short fee follow-up ("and for 30?") is a number of credits; "10 euros" is not.
+        m = re.fullmatch(r"\D*?\b(\d{1,3})\b(?!\s*(€|eur|euro|%|month|maand|week|year|jaar))\D*", text, re.I)
+        if m and 1 <= int(m.group(1)) <= 120 and len(text.split()) <= 6 and "€" not in text:
             new["credits"] = int(m.group(1))
     if topic == "grants" and "months" not in new:
-        m = re.fullmatch(r"\D*?\b(\d{1,2})\b\D*", text)
-        if m and ctx.get("destination") and 1 <= int(m.group(1)) <= 24:
+        m = re.fullmatch(r"\D*?\b(\d{1,2})\b(?!\s*(€|eur|euro|%|week|year|jaar))\D*", text, re.I)
+        if m and ctx.get("destination") and 1 <= int(m.group(1)) <= 24 and len(text.split()) <= 6:
             new["months"], new["duration_label"] = int(m.group(1)), f"{m.group(1)} months"
     ctx.update(new)
     events = [SlotSet(k, v) for k, v in new.items()]

@@ -49,6 +49,10 @@ class ActionAnswerDeadline(Action):
         return "action_answer_deadline"
 
     async def run(self, dispatcher, tracker: Tracker, domain):
+        from actions.dialogue import ActionContinue, is_fragment
+
+        if is_fragment(tracker):
+            return await ActionContinue().run(dispatcher, tracker, domain)
         if is_fee_question(tracker):
             from actions.fees import fee_answer
 

@@ -7,7 +7,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import button, kb, latest_entities, update_context
+from actions.common import button, kb, latest_entities, latest_text, update_context
 from actions.fees import fee_answer
 from actions.grants import grant_info, grants_answer
 
@@ -35,6 +35,17 @@ def capabilities_buttons() -> List[dict]:
     return [button("Tuition fees", "ask_fee"), button("Grants for going abroad", "ask_grants"),
             button("Deadlines", "ask_deadline"), button("Coming on exchange", "ask_incoming_procedure"),
             button("Going abroad", "ask_outgoing_steps"), button("Talk to a person", "ask_human")]
+
+
+def is_fragment(tracker: Tracker) -> bool:
+    """A few words that answer the open fee or grant question ('for 3 months', 'in Chile', 'I'm Turkish'),
+    whatever intent the classifier gave them."""
+    topic = tracker.get_slot("pending") or tracker.get_slot("topic")
+    relevant = {"fee": FEE_ENTITIES, "grants": GRANT_ENTITIES | {"country"}}.get(topic)
+    if not relevant:
+        return False
+    said = {e.get("entity") for e in latest_entities(tracker)}
+    return bool(said & relevant) and len(latest_text(tracker).split()) <= 5
 
 
 class ActionContinue(Action):

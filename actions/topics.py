@@ -78,6 +78,10 @@ class ActionAnswerTopic(Action):
         return "action_answer_topic"
 
     async def run(self, dispatcher, tracker: Tracker, domain):
+        from actions.dialogue import ActionContinue, is_fragment
+
+        if is_fragment(tracker):
+            return await ActionContinue().run(dispatcher, tracker, domain)
         intent = (tracker.latest_message.get("intent") or {}).get("name")
         if intent in GRANT_STATUS_INTENTS and is_fee_question(tracker):
             from actions.fees import fee_answer

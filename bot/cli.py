@@ -40,6 +40,17 @@ def _read_json_stdin() -> Any:
         return json.loads(data.decode("utf-8"))
     except UnicodeDecodeError as e:
         raise ValueError(f"input is not UTF-8: {e}") from e
+    except RecursionError as e:
+        raise ValueError("input is nested too deeply") from e
+
+
+def _date_arg(text: str) -> str:
+    """argparse type for --today: a real calendar date, or a usage error (exit 2), never a traceback."""
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+    return text
 
 
 def _today(args) -> Optional[date]:
@@ -166,17 +177,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     f = sub.add_parser("fee", help="quote a tuition fee: profile JSON on stdin, quote JSON on stdout",
                        description="Read a profile as JSON on stdin, print a quote as JSON. Bad input exits 2 with {\"error\", \"field\"}.")
-    f.add_argument("--today", help="take this date (YYYY-MM-DD) as today, for the default academic year")
+    f.add_argument("--today", type=_date_arg, help="take this date (YYYY-MM-DD) as today, for the default academic year")
     f.set_defaults(func=cmd_fee)
 
     g = sub.add_parser("grants", help="find grants: {institution, destination, activity, months} JSON on stdin",
                        description="Print every grant that fits the query and every one that does not, with the reason.")
-    g.add_argument("--today", help="take this date (YYYY-MM-DD) as today, for the next deadlines")
+    g.add_argument("--today", type=_date_arg, help="take this date (YYYY-MM-DD) as today, for the next deadlines")
     g.set_defaults(func=cmd_grants)
 
     d = sub.add_parser("deadlines", help="list the coming deadlines with their next dates",
                        description="List the recurring deadlines with their next dates and what they are for.")
-    d.add_argument("--today", help="take this date (YYYY-MM-DD) as today")
+    d.add_argument("--today", type=_date_arg, help="take this date (YYYY-MM-DD) as today")
     d.add_argument("--institution", help="only this institution's deadlines (kask, kdg)")
     d.add_argument("--json", action="store_true", help="print JSON")
     d.set_defaults(func=cmd_deadlines)

@@ -122,10 +122,21 @@ def _wait_http(url: str, timeout: float, procs: List[subprocess.Popen]) -> bool:
     return False
 
 
+def _port_in_use(port: int) -> bool:
+    import socket
+
+    with socket.socket() as s:
+        s.settimeout(1)
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
 def start_stack(port: int = 5005, action_port: int = 5055, log: Optional[Path] = None) -> List[subprocess.Popen]:
     """Start the action server and the Rasa server; return their processes once both answer.
 
     Their output goes to the terminal, or to `log` when given."""
+    for p in (port, action_port):
+        if _port_in_use(p):
+            raise RuntimeError(f"port {p} on 127.0.0.1 is already in use: is the assistant already running?")
     endpoints = write_endpoints(action_port)
     out = open(log, "ab") if log else None
     env = dict(os.environ, SANIC_HOST="127.0.0.1", PYTHONUNBUFFERED="1")
@@ -164,7 +175,13 @@ def serve(port: int = 5005, widget_port: Optional[int] = 8080, action_port: int 
     rc = train()
     if rc:
         return rc
-    procs = start_stack(port, action_port)
+    # SIGTERM (kill, systemd, CI) stops the servers too, like Ctrl-C: the finally below runs on SystemExit.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        procs = start_stack(port, action_port)
+    except RuntimeError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
     widget = None
     if widget_port:
         try:

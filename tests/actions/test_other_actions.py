@@ -116,3 +116,18 @@ def test_every_intent_has_a_rule_or_story_that_answers_it():
                 (yaml.safe_load(path.read_text()) or {}).get("stories", []):
             covered |= {s["intent"] for s in block.get("steps", []) if "intent" in s}
     assert set(domain["intents"]) - covered == set()
+
+
+def test_a_fragment_answering_the_grant_question_continues_the_search_whatever_its_intent(conversation, kb):
+    conversation.run(ActionFindGrants(), "Is there a grant for an internship in Vietnam?", "ask_grants")
+    turn = conversation.run(ActionAnswerTopic(), "for 4 months", "ask_exchange_duration")
+    assert turn.slots["months"] == 4
+    assert all(n in turn.text for n in fitting_names(kb, destination="VN", activity="internship", months=4))
+
+
+def test_a_number_with_euros_is_not_read_as_credits(conversation):
+    from actions.fees import ActionQuoteFee
+
+    turn = conversation.run(ActionQuoteFee(), "confirm the non-EU fee at KdG is 10 euros", "ask_fee")
+    assert turn.slots.get("credits") is None
+    assert "10 credits" not in turn.text

@@ -103,6 +103,7 @@ CLI_ERRORS = [e for e in ERRORS if e[0] in {
     "credits written as abc are refused", "1.5 credits are refused", "an unknown country code is refused",
     "an unknown residence status is refused", "13 credits exceed the 2026-27 secondary-school cap of 12",
 }]
+assert len(CLI_ERRORS) == 8, "a sentence above was renamed: keep the command-line selection in step"
 MAX_INPUT = 64 * 1024
 
 
@@ -159,3 +160,14 @@ def test_a_default_year_without_data_is_refused_by_the_command_line_too(mobility
     proc = mobility("fee", "--today", "2025-10-01", input=json.dumps({"institution": "kdg", "nationality": "BE"}))
     code, error = error_of(proc)
     assert (code, error["field"]) == (2, "academic_year")
+
+
+def test_deeply_nested_json_is_refused_with_an_error_object(mobility):
+    proc = mobility("fee", input="[" * 30000 + "]" * 30000)
+    code, error = error_of(proc)
+    assert (code, error["field"]) == (2, "input")
+
+
+def test_a_today_that_is_not_a_date_is_a_usage_error_not_a_traceback(mobility):
+    proc = mobility("fee", "--today", "2026-13-01", input=json.dumps(BE))
+    assert proc.returncode == 2 and "not a date" in proc.stderr and "Traceback" not in proc.stderr
