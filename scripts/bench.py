@@ -1,0 +1,214 @@
+#!/usr/bin/env python3
+"""Measurements of the assistant, every figure taken in this run (`make bench`).
+
+- NLU: 5-fold cross-validation (intent macro-F1, entity F1) of config.yml's pipeline beside Rasa's default
+  pipeline on the same data.
+- Turn latency p50/p95 over REST for questions answered from the knowledge base, beside the stock
+  `rasa init` assistant served on the same machine in the same run.
+- Server memory (RSS of the Rasa server and the action server) and time from start to first answer.
+
+usage: scripts/bench.py [--skip-cv] [--turns N]
+Results: a table on stdout, and var/bench/results.json.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+from typing import Dict, List, Optional
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bot import runner  # noqa: E402
+
+OUT = ROOT / "var" / "bench"
+ENV = {**os.environ, "RASA_TELEMETRY_ENABLED": "false"}
+# Questions whose answers go through the knowledge base (fee engine, grant finder, deadlines, facts).
+KNOWLEDGE_TURNS = [
+    "How much does a non-EU student pay for 60 credits at KdG?",
+    "I'm Belgian and a part-scholarship student, what is my fee for 30 credits?",
+    "Which grant can I get for a 3 month internship in Japan?",
+    "Is there a grant for studying in Chile for 5 months?",
+    "When is the deadline for the Priority Country Programme?",
+    "Which documents do I need for my exchange application?",
+    "Can I pay my tuition in instalments?",
+    "Which master programmes at KASK are taught in English?",
+]
+STOCK_TURNS = ["hello", "I am feeling sad", "yes", "are you a bot?", "goodbye"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def rasa(*args: str, cwd: Path = ROOT, timeout: float = 7200) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "rasa", *args], cwd=cwd, env=ENV, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+# -- NLU ----------------------------------------------------------------------------------------------
+def cross_validate(config: Path, out: Path) -> Dict[str, Optional[float]]:
+    proc = rasa("test", "nlu", "--cross-validation", "--folds", "5", "--config", str(config), "--nlu", "data/nlu",
+                "--out", str(out), "--no-plot")
+    if proc.returncode:
+        raise RuntimeError(f"cross-validation with {config} failed:\n{proc.stderr[-3000:]}")
+    intent = json.loads((out / "intent_report.json").read_text())
+    entity_f1 = None
+    for name in ("SpacyEntityExtractor_report.json", "DIETClassifier_report.json"):
+        path = out / name
+        if path.exists():
+            report = json.loads(path.read_text())
+            entity_f1 = (report.get("micro avg") or report.get("weighted avg") or {}).get("f1-score")
+            break
+    return {"intent_macro_f1": intent["macro avg"]["f1-score"], "entity_f1": entity_f1}
+
+
+def default_config(path: Path) -> Path:
+    """Rasa's default pipeline and policies for English: a config that leaves them out."""
+    path.write_text('recipe: default.v1\nlanguage: en\nassistant_id: bench-default\n')
+    return path
+
+
+# -- serving ------------------------------------------------------------------------------------------
+def rss_mb(pids: List[int]) -> float:
+    """Resident memory of the processes and their children, in MiB (from /proc)."""
+    total, seen, todo = 0, set(), list(pids)
+    while todo:
+        pid = todo.pop()
+        if pid in seen:
+            continue
+        seen.add(pid)
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+            children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+            todo += [int(c) for c in children]
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+    return total / 1024
+
+
+def say(port: int, sender: str, text: str) -> float:
+    body = json.dumps({"sender": sender, "message": text}).encode()
+    req = urllib.request.Request(f"http://127.0.0.1:{port}/webhooks/rest/webhook", data=body,
+                                 headers={"Content-Type": "application/json"})
+    t0 = time.perf_counter()
+    with urllib.request.urlopen(req, timeout=120) as r:
+        replies = json.loads(r.read().decode() or "[]")
+    ms = (time.perf_counter() - t0) * 1000
+    if not replies:
+        raise RuntimeError(f"no answer to {text!r}")
+    return ms
+
+
+def first_answer(port: int, t0: float, deadline_s: float = 300) -> float:
+    while time.perf_counter() - t0 < deadline_s:
+        try:
+            say(port, "bench-first", "hello")
+            return time.perf_counter() - t0
+        except Exception:  # noqa: BLE001 - not up yet
+            time.sleep(0.2)
+    raise RuntimeError("no first answer within the deadline")
+
+
+def latency(port: int, turns: List[str], rounds: int) -> Dict[str, float]:
+    times = []
+    for r in range(rounds):
+        for i, text in enumerate(turns):
+            times.append(say(port, f"bench-{r}-{i}", text))
+    times.sort()
+    return {"p50_ms": statistics.median(times), "p95_ms": times[min(len(times) - 1, int(len(times) * 0.95))],
+            "turns": len(times)}
+
+
+def bench_ours(rounds: int) -> Dict[str, float]:
+    if runner.train():
+        raise RuntimeError("training failed")
+    runner.VAR = Path(tempfile.mkdtemp(prefix="bench-var-"))
+    port, action_port = free_port(), free_port()
+    t0 = time.perf_counter()
+    procs = runner.start_stack(port, action_port, log=runner.VAR / "stack.log")
+    try:
+        start = first_answer(port, t0)
+        lat = latency(port, KNOWLEDGE_TURNS, rounds)
+        return {**lat, "start_to_first_answer_s": start, "rss_mb": rss_mb([p.pid for p in procs])}
+    finally:
+        runner.stop(procs)
+
+
+def bench_stock(rounds: int) -> Dict[str, float]:
+    """The stock `rasa init` assistant (moodbot), trained and served here."""
+    home = OUT / "stock"
+    if not (home / "models").exists() or not list((home / "models").glob("*.tar.gz")):
+        home.mkdir(parents=True, exist_ok=True)
+        proc = rasa("init", "--no-prompt", "--init-dir", str(home), cwd=home)
+        if proc.returncode or not list((home / "models").glob("*.tar.gz")):
+            raise RuntimeError(f"rasa init failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}")
+    model = sorted((home / "models").glob("*.tar.gz"))[-1]
+    port = free_port()
+    t0 = time.perf_counter()
+    server = subprocess.Popen([sys.executable, "-m", "rasa", "run", "-m", str(model), "-i", "127.0.0.1", "-p", str(port)],
+                              cwd=home, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              start_new_session=True)
+    try:
+        start = first_answer(port, t0)
+        lat = latency(port, STOCK_TURNS, max(1, rounds * len(KNOWLEDGE_TURNS) // len(STOCK_TURNS)))
+        return {**lat, "start_to_first_answer_s": start, "rss_mb": rss_mb([server.pid])}
+    finally:
+        runner.stop([server])
+
+
+def fmt(x: Optional[float], digits: int = 3) -> str:
+    return "-" if x is None else f"{x:.{digits}f}"
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--skip-cv", action="store_true", help="skip the NLU cross-validation (the slow part)")
+    ap.add_argument("--rounds", type=int, default=5, help="rounds over the questions for latency (default 5)")
+    args = ap.parse_args(argv)
+    OUT.mkdir(parents=True, exist_ok=True)
+    results: Dict[str, Dict] = {}
+    if not args.skip_cv:
+        print("NLU cross-validation, 5 folds: config.yml ...", flush=True)
+        results["nlu_ours"] = cross_validate(ROOT / "config.yml", OUT / "cv-ours")
+        print("NLU cross-validation, 5 folds: Rasa's default pipeline ...", flush=True)
+        results["nlu_default"] = cross_validate(default_config(OUT / "default-config.yml"), OUT / "cv-default")
+    print("serving: this assistant ...", flush=True)
+    results["serve_ours"] = bench_ours(args.rounds)
+    print("serving: the stock `rasa init` assistant ...", flush=True)
+    results["serve_stock"] = bench_stock(args.rounds)
+    (OUT / "results.json").write_text(json.dumps(results, indent=2))
+
+    rows = []
+    if "nlu_ours" in results:
+        o, d = results["nlu_ours"], results["nlu_default"]
+        rows += [("NLU intent macro-F1 (5-fold CV)", fmt(o["intent_macro_f1"]), fmt(d["intent_macro_f1"])),
+                 ("NLU entity F1 (5-fold CV)", fmt(o["entity_f1"]), fmt(d["entity_f1"]))]
+    o, s = results["serve_ours"], results["serve_stock"]
+    rows += [(f"turn latency p50, ms ({o['turns']} / {s['turns']} turns)", fmt(o["p50_ms"], 0), fmt(s["p50_ms"], 0)),
+             ("turn latency p95, ms", fmt(o["p95_ms"], 0), fmt(s["p95_ms"], 0)),
+             ("server memory RSS, MiB", fmt(o["rss_mb"], 0), fmt(s["rss_mb"], 0)),
+             ("start to first answer, s", fmt(o["start_to_first_answer_s"], 1), fmt(s["start_to_first_answer_s"], 1))]
+    width = max(len(r[0]) for r in rows)
+    print(f"\n{'measure':{width}}  {'mobility-assistant':>18}  {'reference':>12}")
+    print(f"{'':{width}}  {'':>18}  {'(default / rasa init)':>12}")
+    for name, ours, ref in rows:
+        print(f"{name:{width}}  {ours:>18}  {ref:>12}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
