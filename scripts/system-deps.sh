@@ -3,6 +3,9 @@
 set -euo pipefail
 need=()
 command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
+# The web widget tests drive Debian's Chromium headless through Playwright (its own browser download is not used):
+# the package brings the libraries it needs; the fonts give the screenshots readable text.
+[ -x /usr/bin/chromium ] || need+=(chromium fonts-liberation fonts-dejavu-core)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing: ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive
