@@ -162,6 +162,12 @@ def cmd_actions(args) -> int:
     return runner.run_action_server(port=args.port)
 
 
+def cmd_conversation(args) -> int:
+    from bot import conversations, runner
+
+    return conversations.main(args.reference, runner.VAR, as_json=args.json)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mobility", description=__doc__)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -209,6 +215,12 @@ def build_parser() -> argparse.ArgumentParser:
     a = sub.add_parser("actions", help="run the custom action server on 127.0.0.1", description="Run the rasa_sdk action server on localhost only.")
     a.add_argument("--port", type=int, default=5055, help="port (default 5055)")
     a.set_defaults(func=cmd_actions)
+    cv = sub.add_parser("conversation", help="print a kept conversation (staff): the reference the hand-off gives",
+                        description="Print one conversation from the tracker store, by the reference the assistant "
+                                    "gave the user at hand-off (its sender id).")
+    cv.add_argument("reference", help="the conversation's reference (sender id)")
+    cv.add_argument("--json", action="store_true", help="print JSON instead of text")
+    cv.set_defaults(func=cmd_conversation)
     return parser
 
 

@@ -60,7 +60,7 @@ def rasa(*args: str, cwd: Path = ROOT, timeout: float = 7200) -> subprocess.Comp
 # -- NLU ----------------------------------------------------------------------------------------------
 def cross_validate(config: Path, out: Path) -> Dict[str, Optional[float]]:
     proc = rasa("test", "nlu", "--cross-validation", "--folds", "5", "--config", str(config), "--nlu", "data/nlu",
-                "--out", str(out), "--no-plot")
+                "--out", str(out), "--no-plot", "--successes")
     if proc.returncode:
         raise RuntimeError(f"cross-validation with {config} failed:\n{proc.stderr[-3000:]}")
     intent = json.loads((out / "intent_report.json").read_text())
@@ -74,9 +74,58 @@ def cross_validate(config: Path, out: Path) -> Dict[str, Optional[float]]:
     return {"intent_macro_f1": intent["macro avg"]["f1-score"], "entity_f1": entity_f1}
 
 
+def threshold_table(out: Path, thresholds=(0.2, 0.3, 0.4, 0.5, 0.6, 0.7)) -> List[Dict[str, float]]:
+    """For each fallback threshold, on the held-out folds: the share of wrong intents it would catch (ask
+    instead of answering wrongly) and the share of right ones it would needlessly question."""
+    def load(name: str) -> List[dict]:
+        path = out / name
+        return json.loads(path.read_text()) if path.exists() else []
+
+    right = [e["intent_prediction"]["confidence"] for e in load("intent_successes.json")]
+    wrong = [e["intent_prediction"]["confidence"] for e in load("intent_errors.json")
+             if e["intent_prediction"]["name"] != "nlu_fallback"]
+    fallback_right = [e for e in load("intent_errors.json") if e["intent_prediction"]["name"] == "nlu_fallback"]
+    rows = []
+    for t in thresholds:
+        rows.append({"threshold": t, "wrong_caught": sum(c < t for c in wrong) / max(1, len(wrong)),
+                     "right_questioned": (sum(c < t for c in right) + len(fallback_right)) / max(1, len(right) + len(fallback_right)),
+                     "n_right": len(right), "n_wrong": len(wrong)})
+    return rows
+
+
 def default_config(path: Path) -> Path:
-    """Rasa's default pipeline and policies for English: a config that leaves them out."""
-    path.write_text('recipe: default.v1\nlanguage: en\nassistant_id: bench-default\n')
+    """Rasa 3.6's default English pipeline (what `rasa init` writes when the pipeline is left out), without
+    the FallbackClassifier so both pipelines are compared on the classifier's own predictions."""
+    path.write_text("""recipe: default.v1
+language: en
+assistant_id: bench-default
+pipeline:
+  - name: WhitespaceTokenizer
+  - name: RegexFeaturizer
+  - name: LexicalSyntacticFeaturizer
+  - name: CountVectorsFeaturizer
+  - name: CountVectorsFeaturizer
+    analyzer: char_wb
+    min_ngram: 1
+    max_ngram: 4
+  - name: DIETClassifier
+    epochs: 100
+    constrain_similarities: true
+  - name: EntitySynonymMapper
+policies: []
+""")
+    return path
+
+
+def ours_without_fallback(path: Path) -> Path:
+    """config.yml's pipeline without its FallbackClassifier: the classifier's own confidences, from which the
+    fallback threshold is chosen."""
+    import yaml
+
+    config = yaml.safe_load((ROOT / "config.yml").read_text())
+    config["pipeline"] = [c for c in config["pipeline"] if c["name"] != "FallbackClassifier"]
+    config["policies"] = []
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
     return path
 
 
@@ -183,7 +232,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     results: Dict[str, Dict] = {}
     if not args.skip_cv:
         print("NLU cross-validation, 5 folds: config.yml ...", flush=True)
-        results["nlu_ours"] = cross_validate(ROOT / "config.yml", OUT / "cv-ours")
+        results["nlu_ours"] = cross_validate(ours_without_fallback(OUT / "ours-config.yml"), OUT / "cv-ours")
+        results["fallback_thresholds"] = threshold_table(OUT / "cv-ours")
         print("NLU cross-validation, 5 folds: Rasa's default pipeline ...", flush=True)
         results["nlu_default"] = cross_validate(default_config(OUT / "default-config.yml"), OUT / "cv-default")
     print("serving: this assistant ...", flush=True)
@@ -203,6 +253,11 @@ def main(argv: Optional[List[str]] = None) -> int:
              ("server memory RSS, MiB", fmt(o["rss_mb"], 0), fmt(s["rss_mb"], 0)),
              ("start to first answer, s", fmt(o["start_to_first_answer_s"], 1), fmt(s["start_to_first_answer_s"], 1))]
     width = max(len(r[0]) for r in rows)
+    if "fallback_thresholds" in results:
+        print("\nfallback threshold (5-fold CV, config.yml): wrong intents caught / right intents questioned")
+        for r in results["fallback_thresholds"]:
+            print(f"  {r['threshold']:.1f}: {r['wrong_caught']:6.1%} / {r['right_questioned']:6.1%}"
+                  f"   ({r['n_wrong']} wrong, {r['n_right']} right)")
     print(f"\n{'measure':{width}}  {'mobility-assistant':>18}  {'reference':>12}")
     print(f"{'':{width}}  {'':>18}  {'(default / rasa init)':>12}")
     for name, ours, ref in rows:

@@ -93,3 +93,15 @@ def test_the_action_server_and_rasa_listen_on_localhost_only(assistant):
         with socket.socket() as s:
             s.settimeout(2)
             assert s.connect_ex((addr, port)) != 0, f"port {port} answers on {addr}"
+
+
+def test_a_handed_off_conversation_can_be_read_by_staff_with_its_reference(assistant):
+    from bot.conversations import transcript
+
+    assistant.say("e2e-staff", "What do non-EU students pay per year at KdG?")
+    text = reply_text(assistant.say("e2e-staff", "I'd like to talk to a person please"))
+    assert "e2e-staff" in text
+    turns = transcript("e2e-staff", f"sqlite:///{assistant.var / 'tracker.db'}")
+    said = [t["text"] for t in turns if t["who"] == "user"]
+    assert said == ["What do non-EU students pay per year at KdG?", "I'd like to talk to a person please"]
+    assert any("9,020.00" in t["text"] for t in turns if t["who"] == "assistant")
