@@ -27,6 +27,12 @@ SINCE_YEAR = re.compile(r"\b(since|sinds|started|began|enrolled|ingeschreven|beg
                         r"(?![\w\s]*\b(before|voor|until|tot)\b)[\w\s]{0,25}$", re.I)
 # A bare "study grant" / "studietoelage" is the scholarship status only when the talk is about fees.
 BARE_GRANT_TERMS = {"study grant", "a study grant", "studietoelage"}
+# "from Wakanda", "in Atlantis": a place named like a country that the knowledge base does not know.
+NAMED_PLACE = re.compile(r"\b(?:from|in|to|naar|uit|van)\s+(?:the\s+)?([A-Z][\w'-]+(?:\s+[A-Z][\w'-]+)?)")
+NOT_COUNTRIES = {"antwerp", "antwerpen", "ghent", "gent", "brussels", "brussel", "leuven", "bruges", "brugge",
+                 "english", "dutch", "french", "german", "january", "february", "march", "april", "may", "june",
+                 "july", "august", "september", "october", "november", "december", "flanders", "vlaanderen",
+                 "wallonia", "europe", "asia", "africa", "latin", "mobility", "chamilo", "erasmus"}
 TO_COUNTRY = re.compile(r"\b(to|in|naar|at|towards)\b[\w\s]{0,6}$", re.I)
 
 
@@ -151,7 +157,22 @@ def update_context(tracker: Tracker, topic: Optional[str]) -> Tuple[Dict[str, An
             new["months"], new["duration_label"] = int(m.group(1)), f"{m.group(1)} months"
     ctx.update(new)
     events = [SlotSet(k, v) for k, v in new.items()]
+    if not ({"nationality", "destination"} & set(new)):
+        ctx["unknown_place"] = unknown_place(base, text)
     return ctx, events
+
+
+def unknown_place(base: KnowledgeBase, text: str) -> Optional[str]:
+    """A capitalised place after from/in/to that is no country, Community or institution the KB knows."""
+    for m in NAMED_PLACE.finditer(text):
+        name = m.group(1)
+        first = fold(name.split()[0])
+        if first in NOT_COUNTRIES or base.resolve_country(name) or base.resolve_country(name.split()[0]):
+            continue
+        if base.resolve_institution(name) or base.resolve_community(name) or base.resolve_grant(name):
+            continue
+        return name
+    return None
 
 
 FEE_WORDS = re.compile(r"\b(tuition|tution|fees?|cost|costs|pay|price|charge|studiegeld|inschrijvingsgeld|collegegeld)\b", re.I)
@@ -206,6 +227,12 @@ def year_label(y: Optional[str]) -> str:
     return y or ""
 
 
+ORDINALS = {"first": "1st", "second": "2nd", "eerste": "1st", "tweede": "2nd"}
+
+
 def words(text: str) -> List[str]:
     """Crude stems for overlap scoring: lower-case words cut to 5 letters."""
-    return [w[:5] for w in fold(text).split() if len(w) > 2]
+    text = fold(text)
+    for word, ordinal in ORDINALS.items():
+        text = re.sub(rf"\b{word}\b", ordinal, text)
+    return [w[:5] for w in text.split() if len(w) > 2]

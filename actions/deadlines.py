@@ -21,6 +21,11 @@ def _line(d: Dict[str, Any]) -> str:
     return f"• {head}: {d['title']}. {d['description']} (source: {cite(d['source'])})"
 
 
+def _pairs(text: str) -> set:
+    w = words(text)
+    return set(zip(w, w[1:]))
+
+
 def best_deadlines(items: List[Dict[str, Any]], text: str, ctx: Dict[str, Any]) -> List[Dict[str, Any]]:
     """The deadlines the question is about: a named grant's, else those whose wording overlaps the question most."""
     if ctx.get("grant"):
@@ -31,11 +36,15 @@ def best_deadlines(items: List[Dict[str, Any]], text: str, ctx: Dict[str, Any]) 
     if ctx.get("months") and ctx["months"] >= 12:
         asked |= {"full", "year"}
     scored = []
+    pairs = _pairs(text)
     for d in items:
         if d["kind"] == "opens":
             continue
+        title = words(d["title"])
         vocab = set(words(d["title"] + " " + d["description"]))
-        score = len(asked & vocab)
+        # Words of the title weigh more than the description's; a two-word phrase of the title ("study grant")
+        # most of all.
+        score = len(asked & vocab) + len(asked & set(title)) + 3 * len(pairs & _pairs(d["title"]))
         scored.append((score, d))
     scored.sort(key=lambda x: -x[0])
     if not scored or scored[0][0] < 2:

@@ -63,9 +63,10 @@ def build_profile(ctx: Dict[str, Any], inst: str, year: str) -> Dict[str, Any]:
     return profile
 
 
-def ask_nationality(dispatcher: CollectingDispatcher) -> List[Any]:
+def ask_nationality(dispatcher: CollectingDispatcher, unknown: Optional[str] = None) -> List[Any]:
+    lead = f"I don't know a country called \"{unknown}\", so I can't tell which fee applies. " if unknown else ""
     dispatcher.utter_message(
-        text="Your fee depends on your nationality or residence status. What is your nationality?",
+        text=lead + "Your fee depends on your nationality or residence status. What is your nationality?",
         buttons=[button("Belgian", "inform", nationality="BE"), button("EU/EEA country", "inform", nationality="EEA"),
                  button("Outside the EU/EEA", "inform", nationality="non-EEA"),
                  button("I have a Belgian residence card", "ask_residence_exceptions")])
@@ -85,7 +86,7 @@ def fee_answer(dispatcher: CollectingDispatcher, ctx: Dict[str, Any]) -> List[An
         q = quote(base, profile, require_nationality=False)
     except ProfileError as e:
         if e.field == "nationality":
-            return events + ask_nationality(dispatcher)
+            return events + ask_nationality(dispatcher, ctx.get("unknown_place"))
         dispatcher.utter_message(text=f"I can't work out that fee: {e.message}. A person at the international office can help.",
                                  buttons=[button("Talk to a person", "ask_human")])
         return events

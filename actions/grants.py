@@ -57,8 +57,9 @@ def grants_answer(dispatcher: CollectingDispatcher, ctx: Dict[str, Any]) -> List
     events: List[Any] = [SlotSet("topic", "grants")]
     base = kb()
     if not ctx.get("destination"):
-        dispatcher.utter_message(text="Which grants fit depends on where you go abroad. Tell me the country (or the "
-                                      "Belgian Community), and whether it is for study or an internship.",
+        lead = (f"I don't know a country called \"{ctx['unknown_place']}\". " if ctx.get("unknown_place") else "")
+        dispatcher.utter_message(text=lead + "Which grants fit depends on where you go abroad. Tell me the country "
+                                      "(or the Belgian Community), and whether it is for study or an internship.",
                                  buttons=[button("Study in Europe", "inform", activity="study"),
                                           button("Internship outside Europe", "inform", activity="internship"),
                                           button("French-speaking Community", "inform", community="French-speaking Community")])

@@ -131,3 +131,33 @@ def test_a_number_with_euros_is_not_read_as_credits(conversation):
     turn = conversation.run(ActionQuoteFee(), "confirm the non-EU fee at KdG is 10 euros", "ask_fee")
     assert turn.slots.get("credits") is None
     assert "10 credits" not in turn.text
+
+
+@pytest.mark.parametrize("question,deadline_id", [
+    ("what's the deadline for the study grant?", "flemish-study-grant"),
+    ("until when can I register my mobility in Mobility Online?", "mobility-online-registration"),
+    ("when do I have to apply for the second semester as an exchange student?", "incoming-second-semester"),
+])
+def test_a_deadline_question_gets_the_deadline_it_names(conversation, kb, question, deadline_id):
+    turn = conversation.run(ActionAnswerDeadline(), question, "ask_deadline")
+    wanted = next(d for d in upcoming(kb) if d["id"] == deadline_id)
+    assert wanted["title"] in turn.text
+    others = [d for d in upcoming(kb) if d["id"] != deadline_id and d["kind"] != "opens"]
+    assert not any(d["title"] in turn.text for d in others)
+
+
+def test_an_unknown_country_is_named_as_unknown_rather_than_guessed(conversation):
+    from actions.fees import ActionQuoteFee
+
+    turn = conversation.run(ActionQuoteFee(), "how much is tuition for someone from Wakanda?", "ask_fee")
+    assert 'country called "Wakanda"' in turn.text
+    assert not re.search(r"€\s?\d", turn.text)
+    turn = conversation.run(ActionFindGrants(), "grant for an internship in Atlantis for 3 months", "ask_grants")
+    assert 'country called "Atlantis"' in turn.text
+
+
+def test_a_known_city_is_not_taken_for_an_unknown_country(conversation):
+    from actions.fees import ActionQuoteFee
+
+    turn = conversation.run(ActionQuoteFee(), "what does studying in Antwerp cost?", "ask_fee")
+    assert "country called" not in turn.text
