@@ -188,7 +188,8 @@ def serve(port: int = 5005, widget_port: Optional[int] = 8080, action_port: int 
             from bot import widget as widget_mod
 
             widget = widget_mod.start(widget_port, rasa_url=f"http://localhost:{port}")
-        except ImportError:
+        except OSError as e:
+            print(f"warning: the widget page could not start on port {widget_port}: {e}", file=sys.stderr)
             widget = None
     print(f"\nThe assistant is running.\n  REST channel: POST {{\"sender\", \"message\"}} to "
           f"http://localhost:{port}/webhooks/rest/webhook")

@@ -240,7 +240,7 @@
   }
 
   // [label](url) | bare URL | mailto:... | e-mail address
-  var LINKS = /\[([^\]\n]{1,300})\]\(([^()\s]{1,2048})\)|((?:https?:\/\/|www\.)[^\s<>"'`]+)|(mailto:[^\s<>"'`]+)|([A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,})/g;
+  var LINKS = /\[([^\]\n]{1,300})\]\(((?:[^()\s]|\([^()\s]{0,200}\)){1,2048})\)|((?:https?:\/\/|www\.)[^\s<>"'`]+)|(mailto:[^\s<>"'`]+)|([A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,})/g;
 
   function trimUrl(url) {
     // trailing punctuation is the sentence's, not the URL's; a ")" only when it has no "(" partner
@@ -304,8 +304,8 @@
     "aria-expanded": "false", "aria-controls": "mw-panel"}, [icon("chat"), h("span", {text: T.launcher})]);
 
   var titleId = "mw-title";
-  var newButton = h("button", {type: "button", "class": "text-button", "data-action": "new"},
-    [icon("restart"), h("span", {text: T.newConversation})]);
+  var newButton = h("button", {type: "button", "class": "icon-button", "aria-label": T.newConversation,
+    title: T.newConversation, "data-action": "new"}, [icon("restart")]);
   var humanButton = h("button", {type: "button", "class": "text-button", "data-action": "human"},
     [icon("person"), h("span", {text: T.human})]);
   var closeButton = h("button", {type: "button", "class": "icon-button", "aria-label": T.close, title: T.close},
@@ -330,10 +330,11 @@
       h("div", {"class": "heading"}, [
         h("h2", {id: titleId, "class": "title", text: TITLE}),
         h("p", {"class": "subtitle", text: SUBTITLE})]),
+      newButton,
       closeButton]),
     scroller,
     form,
-    h("div", {"class": "footer"}, [humanButton, newButton]),
+    h("div", {"class": "footer"}, [humanButton]),
     status
   ]);
 
@@ -361,12 +362,16 @@
     var item = h("div", {"class": "msg " + (mine ? "user" : "bot"), lang: mine ? false : BOT_LANG}, [
       h("span", {"class": "sr-only", text: (mine ? T.you : T.assistant) + " "}), body]);
     if (withReplies && Array.isArray(entry.buttons) && entry.buttons.length) {
-      item.appendChild(renderReplies(entry.buttons));
+      // the quick replies follow the bubble, as their own row
+      var frag = document.createDocumentFragment();
+      frag.appendChild(item);
+      frag.appendChild(renderReplies(entry.buttons, mine ? false : BOT_LANG));
+      return frag;
     }
     return item;
   }
 
-  function renderReplies(buttons) {
+  function renderReplies(buttons, lang) {
     var group = h("div", {"class": "replies", role: "group", "aria-label": T.suggestions});
     buttons.forEach(function (b) {
       if (!b || typeof b.title !== "string" || typeof b.payload !== "string") return;
@@ -374,9 +379,10 @@
       if (href) {
         var a = link(href, b.title);
         a.className = "reply";
+        if (lang) a.setAttribute("lang", lang);
         group.appendChild(a);
       } else {
-        var btn = h("button", {type: "button", "class": "reply", text: b.title});
+        var btn = h("button", {type: "button", "class": "reply", lang: lang, text: b.title});
         btn.addEventListener("click", function () { send(b.payload, b.title); });
         group.appendChild(btn);
       }
@@ -399,10 +405,13 @@
   }
 
   function scrollToEnd() { scroller.scrollTop = scroller.scrollHeight; }
-  // A long answer is read from its start: scroll so the first new message is at the top when it does not fit.
+  // A long answer is read from its start: scroll so the question and the first new message are at the top when
+  // they do not fit.
   function scrollToShow(first) {
-    var top = first.offsetTop - 12;
-    scroller.scrollTop = Math.min(top, scroller.scrollHeight);
+    var before = first.previousElementSibling;
+    var anchor = before && before.classList.contains("user") &&
+      first.offsetTop + 48 - before.offsetTop < scroller.clientHeight / 2 ? before : first;
+    scroller.scrollTop = Math.min(anchor.offsetTop - 12, scroller.scrollHeight);
   }
 
   function addUser(text) {
@@ -422,12 +431,12 @@
           return b && typeof b.title === "string" && typeof b.payload === "string";
         }).map(function (b) { return {title: b.title, payload: b.payload}; });
       }
-      if (typeof m.image === "string") entry.image = m.image;
+      if (typeof m.image === "string" && /^https?:/i.test(m.image) && safeHref(m.image)) entry.image = m.image;
       if (!entry.text && !(entry.buttons && entry.buttons.length) && !entry.image) return;
       remember(entry);
       var node = renderEntry(entry, true);
+      if (!first) first = node.nodeType === 11 ? node.firstChild : node;
       log.appendChild(node);
-      first = first || node;
     });
     if (first) scrollToShow(first);
   }
@@ -663,6 +672,18 @@
     if (load(session, "open") === "1") open(false); // the chat was open on the previous page: keep it open
   }
   if (document.body) mount(); else document.addEventListener("DOMContentLoaded", mount);
+
+  // the same conversation in another tab: follow it
+  window.addEventListener("storage", function (event) {
+    if (event.storageArea !== local || !event.key || event.key.indexOf(KEY) !== 0) return;
+    if (event.key === KEY + "sender" && event.newValue) sender = event.newValue;
+    if (event.key === KEY + "history" && !busy) {
+      history = loadHistory();
+      clearError();
+      renderHistory();
+      scrollToEnd();
+    }
+  });
 
   var api = window.MobilityWidget && typeof window.MobilityWidget === "object" ? window.MobilityWidget : {};
   api.open = function () { open(true); };
