@@ -90,7 +90,7 @@ def fee_answer(dispatcher: CollectingDispatcher, ctx: Dict[str, Any]) -> List[An
         dispatcher.utter_message(text=f"I can't work out that fee: {e.message}. A person at the international office can help.",
                                  buttons=[button("Talk to a person", "ask_human")])
         return events
-    parts = [q["explanation"]]
+    parts = [q["explanation"]] + list(q.get("notes") or [])
     assumed = []
     if not ctx.get("credits"):
         assumed.append("a full-time year of 60 credits")

@@ -221,6 +221,9 @@ def build_parser() -> argparse.ArgumentParser:
     cv.add_argument("reference", help="the conversation's reference (sender id)")
     cv.add_argument("--json", action="store_true", help="print JSON instead of text")
     cv.set_defaults(func=cmd_conversation)
+    from bot.telegram import add_parser as add_telegram_parser
+
+    add_telegram_parser(sub)
     return parser
 
 

@@ -5,10 +5,11 @@ a year without data is an error, never another year's figures.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 from knowledge.kb import KnowledgeBase, Param, fold
 from knowledge.years import current_academic_year, parse_academic_year
@@ -24,7 +25,14 @@ NATIONALITY_GROUPS = ("eea", "non-eea")
 RESIDENCE_CARDS = ("B", "C", "D", "F", "F+", "K", "L", "A", "orange")
 PROFILE_FIELDS = ("institution", "academic_year", "nationality", "nationality_group", "residence_permit",
                   "residence_status", "scholarship", "contract", "programme", "credits", "first_enrolled",
-                  "credits_without_learning_credit")
+                  "credits_without_learning_credit", "higher_fee_exception", "flemish_secondary_diploma")
+# Programmes the pages name without a fee (they only exclude them from instalments): refused with that reason.
+UNPRICED_PROGRAMMES = {"postgraduate": "postgraduate programmes", "post-graduate": "postgraduate programmes",
+                       "postgraduaat": "postgraduate programmes", "post-training": "post-training courses",
+                       "study-day": "study days"}
+DIPLOMA_RULE = "basic.flemish_secondary_diploma"
+DIPLOMA_REASON = "you have a Flemish diploma of secondary education"
+EXCEPTION_PREFIX = "higher_exception."
 
 # Flemish and English synonyms of the scholarship statuses.
 SCHOLARSHIP_SYNONYMS = {
@@ -76,7 +84,67 @@ class Profile:
     credits: int = 60
     first_enrolled: Optional[str] = None
     credits_without_learning_credit: int = 0
+    higher_fee_exception: Optional[str] = None  # the code of an exception to the higher fee the student claims
+    flemish_secondary_diploma: Optional[bool] = None  # None: not said
+    first_enrolled_given: bool = False  # whether first_enrolled was given, not defaulted
     notes: List[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class HigherFeeException:
+    """An exception to the higher fee of one year's page: who it is for, and its fee."""
+
+    code: str
+    label: Param
+    programmes: Param
+    contracts: Param
+    start: Param  # started_before or started_in: an academic year
+    fixed: Param
+    per_credit: Param
+
+    @property
+    def started_before(self) -> bool:
+        return self.start.name.endswith(".started_before")
+
+    def start_fits(self, first_enrolled: str) -> bool:
+        return first_enrolled < self.start.value if self.started_before else first_enrolled == self.start.value
+
+    def condition(self) -> str:
+        """'your KdG studies already started before 2020-2021', as the page says it."""
+        return f"your KdG studies already started {'before' if self.started_before else 'in'} {long_year(self.start.value)}"
+
+    def params(self) -> List[Param]:
+        return [self.label, self.programmes, self.contracts, self.start, self.fixed, self.per_credit]
+
+
+def long_year(academic_year: str) -> str:
+    """'2020-21' -> '2020-2021'."""
+    start = int(academic_year[:4])
+    return f"{start}-{start + 1}"
+
+
+def higher_fee_exceptions(params: Dict[str, Param]) -> Dict[str, HigherFeeException]:
+    """The exceptions to the higher fee a year's parameters hold, by code. The loader refuses an incomplete one;
+    one found incomplete all the same (a database built from older data) is left out, never guessed."""
+    out = {}
+    for name in params:
+        if name.startswith(EXCEPTION_PREFIX) and name.endswith(".fixed"):
+            code = name[len(EXCEPTION_PREFIX):-len(".fixed")]
+            part = {x: params.get(f"{EXCEPTION_PREFIX}{code}.{x}")
+                    for x in ("label", "programmes", "contracts", "fixed", "per_credit", "started_before", "started_in")}
+            start = part["started_before"] or part["started_in"]
+            if start is None or any(part[x] is None for x in ("label", "programmes", "contracts", "per_credit")):
+                continue
+            out[code] = HigherFeeException(code, part["label"], part["programmes"], part["contracts"], start,
+                                           part["fixed"], part["per_credit"])
+    return dict(sorted(out.items()))
+
+
+def exception_code(text: str) -> str:
+    """A written exception as a code: 'Dutch taught before 2020-2021' -> 'dutch-taught-before-2020-21'."""
+    code = fold(text).replace(" ", "-")
+    code = re.sub(r"\b(\d{4})-\d{2}(\d{2})\b", r"\1-\2", code)
+    return code.replace("international-business-management", "ibm")
 
 
 def _text(raw: Dict[str, Any], name: str) -> Optional[str]:
@@ -174,10 +242,16 @@ def parse_profile(kb: KnowledgeBase, raw: Any, today: Optional[date] = None,
     prog = _text(raw, "programme")
     if prog:
         p.programme = PROGRAMME_SYNONYMS.get(prog.lower(), prog.lower())
+        unpriced = UNPRICED_PROGRAMMES.get(fold(prog).replace(" ", "-"))
+        if unpriced:
+            excluded = kb.fee_parameters(institution, year).get("instalments.excluded")
+            also = f"; it only says that {unpriced} cannot be paid in instalments" if excluded is not None and unpriced in excluded.value else ""
+            raise ProfileError("programme", f"the {year} tuition fee page gives no fee for {unpriced}{also}")
         if p.programme not in PROGRAMMES:
             raise ProfileError("programme", f"programme must be one of {', '.join(PROGRAMMES)}, got {prog!r}")
     p.credits = _integer(raw, "credits", 60, 1, MAX_CREDITS)
     p.first_enrolled = _year(raw, "first_enrolled", year)
+    p.first_enrolled_given = raw.get("first_enrolled") is not None
     if p.first_enrolled > year:
         raise ProfileError("first_enrolled", f"first_enrolled ({p.first_enrolled}) is after the academic year asked ({year})")
     p.credits_without_learning_credit = _integer(raw, "credits_without_learning_credit", 0, 0, MAX_CREDITS)
@@ -185,7 +259,40 @@ def parse_profile(kb: KnowledgeBase, raw: Any, today: Optional[date] = None,
         raise ProfileError("credits_without_learning_credit", "credits_without_learning_credit cannot exceed credits")
     if p.credits_without_learning_credit and p.programme not in LEARNING_CREDIT_PROGRAMMES:
         raise ProfileError("credits_without_learning_credit", "the learning-credit surcharge applies to bachelor's and master's programmes only")
+    diploma = raw.get("flemish_secondary_diploma")
+    if diploma is not None:
+        if not isinstance(diploma, bool):
+            raise ProfileError("flemish_secondary_diploma", f"flemish_secondary_diploma must be true or false, got {diploma!r}")
+        p.flemish_secondary_diploma = diploma
+    claimed = _text(raw, "higher_fee_exception")
+    if claimed:
+        p.higher_fee_exception = _check_exception(kb, p, claimed)
     return p
+
+
+def _check_exception(kb: KnowledgeBase, p: Profile, claimed: str) -> str:
+    """The code of the exception to the higher fee a profile names, checked against the year's page."""
+    field, year = "higher_fee_exception", p.academic_year
+    exceptions = higher_fee_exceptions(kb.fee_parameters(p.institution, year))
+    if not exceptions:
+        raise ProfileError(field, f"the {year} tuition fee page lists no exceptions to the higher fee")
+    code = exception_code(claimed)
+    e = exceptions.get(code)
+    if e is None:
+        known = "; ".join(f"{c} ({x.label.value}, if {x.condition()})" for c, x in exceptions.items())
+        raise ProfileError(field, f"unknown exception to the higher fee {claimed!r}; the {year} page lists: {known}")
+    if p.programme not in e.programmes.value:
+        raise ProfileError(field, f"the exception {code} is for {e.label.value} ({' or '.join(e.programmes.value)} "
+                                  f"programmes), not a {p.programme} programme")
+    contract = p.contract or ("credit" if p.programme == "secondary-school" else "diploma")
+    if contract not in e.contracts.value:
+        raise ProfileError(field, f"the exception {code} is for a {' or '.join(e.contracts.value)} contract, "
+                                  f"not {'an' if contract[0] in 'aeiou' else 'a'} {contract} contract")
+    if p.first_enrolled_given and not e.start_fits(p.first_enrolled):
+        raise ProfileError(field, f"the exception {code} is for students whose KdG studies already started "
+                                  f"{'before' if e.started_before else 'in'} {long_year(e.start.value)}; "
+                                  f"first_enrolled is {p.first_enrolled}")
+    return code
 
 
 def _card_code(text: str) -> str:
@@ -220,7 +327,13 @@ def has_study_grant_status(p: Profile) -> bool:
     return p.scholarship in ("part", "full")
 
 
-def basic_fee_reason(kb: KnowledgeBase, p: Profile) -> Optional[str]:
+def diploma_gives_basic_fee(params: Dict[str, Param]) -> Optional[bool]:
+    """Whether the year's page gives the basic fee for a Flemish diploma of secondary education (None: it does not say)."""
+    rule = params.get(DIPLOMA_RULE)
+    return None if rule is None else bool(rule.value)
+
+
+def basic_fee_reason(kb: KnowledgeBase, p: Profile, params: Optional[Dict[str, Param]] = None) -> Optional[str]:
     """Why this student pays the basic fee, or None for the higher fee. Raises when it cannot tell."""
     eea = is_eea_national(kb, p)
     if eea:
@@ -228,11 +341,19 @@ def basic_fee_reason(kb: KnowledgeBase, p: Profile) -> Optional[str]:
     residence = qualifying_residence(kb, p)
     if residence:
         return f"you hold a qualifying right of residence ({residence})"
+    params = kb.fee_parameters(p.institution, p.academic_year) if params is None else params
+    if p.flemish_secondary_diploma and diploma_gives_basic_fee(params):
+        return DIPLOMA_REASON
     if has_study_grant_status(p):
         return "as a (part-)scholarship student you meet the nationality conditions"
     if (p.residence_permit or p.residence_status) and not kb.residence_rules(p.institution, p.academic_year):
         field = "residence_permit" if p.residence_permit else "residence_status"
         raise ProfileError(field, f"the {p.academic_year} page does not list which residence permits or statuses give the basic fee")
+    if p.flemish_secondary_diploma and diploma_gives_basic_fee(params) is None and eea is not None:
+        raise ProfileError("flemish_secondary_diploma", f"the {p.academic_year} page does not say whether a Flemish diploma "
+                           "of secondary education gives the basic fee (it names Belgian or EEA nationality, the "
+                           "nationality conditions and the listed rights of residence), so whether you pay the basic or the "
+                           "higher fee cannot be told from it: ask KdG")
     if eea is None:
         raise ProfileError("nationality", "nationality is needed to tell the basic from the higher fee")
     return None
@@ -261,12 +382,13 @@ def quote(kb: KnowledgeBase, raw: Dict[str, Any], today: Optional[date] = None,
     return quote_profile(kb, p)
 
 
-def quote_profile(kb: KnowledgeBase, p: Profile) -> Dict[str, Any]:
+def quote_profile(kb: KnowledgeBase, p: Profile, with_notes: bool = True) -> Dict[str, Any]:
     params = kb.fee_parameters(p.institution, p.academic_year)
     year = p.academic_year
     used: List[Param] = []
     basic_reason = None
     fee_type = ""
+    exception: Optional[HigherFeeException] = None
     if p.programme == "secondary-school":
         contract = p.contract or "credit"
         if contract != "credit":
@@ -276,22 +398,25 @@ def quote_profile(kb: KnowledgeBase, p: Profile) -> Dict[str, Any]:
             raise ProfileError("credits", f"a final-year secondary-school pupil's credit contract allows at most {cap.value} credits in {year}")
         fixed = _need(params, "secondary_school.fixed", "programme", "final-year secondary-school pupils", year)
         used += [cap, fixed]
-        per_credit, fee_type, who = None, "secondary-school", "a final-year secondary-school pupil with a credit contract"
+        per_credit, fee_type, who = None, "secondary-school", "the fee for a final-year secondary-school pupil with a credit contract"
         p.contract = contract
     else:
         p.contract = p.contract or "diploma"
-        basic_reason = basic_fee_reason(kb, p)
+        basic_reason = basic_fee_reason(kb, p, params)
+        if basic_reason == DIPLOMA_REASON:
+            used.append(params[DIPLOMA_RULE])
         if p.contract == "exam":
             rate = "basic" if basic_reason else "higher"
             fixed = _need(params, f"exam.{rate}.fixed", "contract", "exam contracts", year)
             per_credit = _need(params, f"exam.{rate}.per_credit", "contract", "exam contracts", year)
-            fee_type, who = f"exam-{rate}", f"an exam contract at the {rate} rate"
+            fee_type, who = f"exam-{rate}", f"the fee for an exam contract at the {rate} rate"
         elif p.programme in ("advanced-bachelor", "advanced-master"):
+            # One fee on the page, whatever the nationality: the reason for the basic fee plays no part in it.
             key = p.programme.replace("-", "_")
             label = p.programme.replace("-", " ")
             fixed = _need(params, f"{key}.fixed", "programme", f"an {label}'s programme", year)
             per_credit = _need(params, f"{key}.per_credit", "programme", f"an {label}'s programme", year)
-            fee_type, who = p.programme, f"an {label}'s programme"
+            fee_type, who = p.programme, f"the fee for an {label}'s programme"
         else:
             regular = params.get("regular_programmes")
             if regular is None or p.programme not in regular.value:
@@ -303,6 +428,12 @@ def quote_profile(kb: KnowledgeBase, p: Profile) -> Dict[str, Any]:
                 fee_type = "basic"
                 who = {"none": "the basic fee, non-scholarship student", "part": "the basic fee, part-scholarship student",
                        "full": "the basic fee, scholarship student"}[p.scholarship]
+            elif p.higher_fee_exception:
+                exception = higher_fee_exceptions(params)[p.higher_fee_exception]
+                fixed, per_credit = exception.fixed, exception.per_credit
+                used += exception.params()
+                fee_type = "higher-exception"
+                who = f"the exception to the higher fee for {exception.label.value} ({exception.condition()})"
             else:
                 continuing = p.first_enrolled < year and "higher.continuing.fixed" in params
                 rate = "continuing" if continuing else "new"
@@ -326,13 +457,14 @@ def quote_profile(kb: KnowledgeBase, p: Profile) -> Dict[str, Any]:
         lines.append({"label": f"{p.credits_without_learning_credit} credits without learning credit × {euros(extra.value)}", "amount": amount})
         total += amount
     total = money(total)
-    instalments = _instalments(kb, p, params, basic_reason is not None or fee_type == "secondary-school", used)
+    instalments = _instalments(kb, p, params, basic_reason is not None or fee_type == "secondary-school", used, exception)
     breakdown = f"{euros(fixed.value)} fixed" + (f" + {p.credits} credits × {euros(pc_value)}" if per_credit else "")
     if p.credits_without_learning_credit:
         breakdown += f" + {euros(lines[-1]['amount'])} for credits without learning credit"
-    reason = f" because {basic_reason}" if basic_reason else ""
+    reason = f" because {basic_reason}" if basic_reason and fee_type in ("basic", "exam-basic") else ""
     explanation = (f"In {year} at {kb.institutions[p.institution].name} you pay {who}{reason}: "
                    f"{breakdown} = {euros(total)}.")
+    notes, cited = _notes(kb, p, params, fee_type, basic_reason, total) if with_notes else ([], [])
     return {
         "total": total,
         "currency": "EUR",
@@ -347,22 +479,88 @@ def quote_profile(kb: KnowledgeBase, p: Profile) -> Dict[str, Any]:
         "lines": lines,
         "explanation": explanation,
         "instalments": instalments,
-        "sources": kb.sources_for(x.source for x in used),
+        "higher_fee_exception": exception.code if exception else None,
+        "notes": notes,
+        "sources": kb.sources_for([*(x.source for x in used), *cited]),
     }
 
 
-def _instalments(kb: KnowledgeBase, p: Profile, params: Dict[str, Param], basic: bool, used: List[Param]) -> Dict[str, Any]:
+def _alternative(kb: KnowledgeBase, p: Profile, **change: Any) -> Dict[str, Any]:
+    """The quote the same student would get with one thing different (for the notes), without its own notes."""
+    return quote_profile(kb, replace(p, notes=[], **change), with_notes=False)
+
+
+def _notes(kb: KnowledgeBase, p: Profile, params: Dict[str, Param], fee_type: str, basic_reason: Optional[str],
+           total: Decimal) -> Tuple[List[str], List[str]]:
+    """Plain-language notes on what the profile did not say and the year's page makes matter (its exceptions to
+    the higher fee, the Flemish diploma of secondary education), each with the fee it would give; and the
+    sources of those notes."""
+    notes: List[str] = []
+    cited: List[str] = []
+    year = p.academic_year
+    for_credits = f"for {p.credits} credits" + (f" ({p.credits_without_learning_credit} of them without learning credit)"
+                                                 if p.credits_without_learning_credit else "")
+
+    def compared(alt_total: Decimal) -> str:
+        return (f"{euros(alt_total)} {for_credits}" +
+                (", the same amount" if alt_total == total else f" instead of {euros(total)}"))
+
+    if p.higher_fee_exception and basic_reason:
+        e = higher_fee_exceptions(params)[p.higher_fee_exception]
+        cited.append(e.label.source)
+        notes.append(f"The exception to the higher fee for {e.label.value} does not change your fee: you pay the basic "
+                     f"(standard) fee because {basic_reason}.")
+    if fee_type not in ("higher", "higher-exception", "exam-higher"):
+        return notes, cited
+    if fee_type == "higher":
+        for e in higher_fee_exceptions(params).values():
+            if not (p.programme in e.programmes.value and p.contract in e.contracts.value
+                    and (not p.first_enrolled_given or e.start_fits(p.first_enrolled))):
+                continue
+            alt = _alternative(kb, p, higher_fee_exception=e.code)
+            cited += [x.source for x in e.params()]
+            notes.append(f"Exception to the higher fee in {year} for {e.label.value}: if {e.condition()}, you pay "
+                         f"{euros(e.fixed.value)} + {euros(e.per_credit.value)} per credit, {compared(alt['total'])}.")
+    if p.flemish_secondary_diploma is None and diploma_gives_basic_fee(params):
+        alt = _alternative(kb, p, flemish_secondary_diploma=True, higher_fee_exception=None)
+        cited += [params[DIPLOMA_RULE].source, *(s["id"] for s in alt["sources"])]
+        rate = "standard rate for an exam contract" if p.contract == "exam" else "standard fee"
+        notes.append(f"With a Flemish diploma of secondary education you pay the {rate}, whatever your nationality: "
+                     f"{euros(alt['fixed'])} + {euros(alt['per_credit'])} per credit, {compared(alt['total'])} (the {year} "
+                     f"page gives the standard fee to students with Belgian nationality, a Flemish diploma of secondary "
+                     f"education, an EEA nationality or an exception due to rights of residency).")
+    return notes, cited
+
+
+def _and(items: List[str]) -> str:
+    """'a, b and c'."""
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _instalments(kb: KnowledgeBase, p: Profile, params: Dict[str, Param], basic: bool, used: List[Param],
+                 exception: Optional[HigherFeeException] = None) -> Dict[str, Any]:
     count = params.get("instalments.max_count")
     if count is None:
         return {"allowed": None, "note": f"the {p.academic_year} page says nothing about instalments"}
     used.append(count)
     first_year = p.first_enrolled == p.academic_year
     higher_ok = params.get("instalments.higher_fee_allowed")
+    excluded = params.get("instalments.excluded")
     if basic:
-        allowed, note = True, "You can pay in instalments (not for postgraduate programmes, post-training courses and study days)."
-    elif higher_ok is not None and higher_ok.value and not first_year:
+        if excluded is not None:
+            used.append(excluded)
+        allowed, note = True, "You can pay in instalments" + (f" (not for {_and(excluded.value)})." if excluded is not None else ".")
+    elif higher_ok is not None and higher_ok.value and (exception is not None or not first_year):
+        # an exception to the higher fee is for students whose KdG studies started years before
         used.append(higher_ok)
         allowed, note = True, "Higher-fee students can pay in instalments from their second academic year onwards."
+    elif exception is not None:
+        if higher_ok is not None:
+            used.append(higher_ok)
+        only_standard = " (it lets students who pay the standard fee spread their payment)" if higher_ok is not None else ""
+        return {"allowed": None,
+                "note": (f"The {p.academic_year} page does not say whether the exception to the higher fee for "
+                         f"{exception.label.value} can be paid in instalments{only_standard}: ask KdG.")}
     else:
         allowed = False
         note = ("Higher-fee students in their first academic year are not eligible for instalments."

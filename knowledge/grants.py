@@ -1,6 +1,7 @@
 """The grant finder: a destination, an activity and a duration in; every grant that fits, and why others don't, out."""
 from __future__ import annotations
 
+import re
 from datetime import date
 from decimal import Decimal
 from typing import Any, Dict, List, Optional, Tuple
@@ -82,6 +83,14 @@ def amount_summary(amount: Optional[Dict[str, Any]], months: Optional[int]) -> D
     return out
 
 
+def minimum_text(v: GrantVariant, months: int) -> str:
+    """How long a stay must at least be, in the page's words where it has some ("min. 1 semester" -> "1 semester")."""
+    text = (v.extra or {}).get("min_text")
+    if not text:
+        return f"{months} months" if months != 1 else "1 month"
+    return re.sub(r"^\s*(min(imum)?\.?|at least)\s+", "", text, flags=re.IGNORECASE)
+
+
 def check_variant(kb: KnowledgeBase, v: GrantVariant, kind: str, value: str, activity: Optional[str],
                   months: Optional[int]) -> List[str]:
     """The reasons this variant does not fit; empty when it does."""
@@ -95,7 +104,7 @@ def check_variant(kb: KnowledgeBase, v: GrantVariant, kind: str, value: str, act
         mins = v.min_months or {}
         need = mins.get(activity) if activity else (min(mins.values()) if mins else None)
         if need and months < need:
-            reasons.append(f"too short: at least {(v.extra or {}).get('min_text') or f'{need} months'}" + (f" for {activity}" if activity else ""))
+            reasons.append(f"too short: at least {minimum_text(v, need)}" + (f" for {activity}" if activity else ""))
         if v.max_months and months > v.max_months:
             reasons.append(f"too long: at most {v.max_months} months")
     return reasons

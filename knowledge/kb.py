@@ -60,6 +60,13 @@ class KnowledgeBase:
     def is_built(self) -> bool:
         return inspect(self.engine).has_table("fact")
 
+    def built_from(self) -> Optional[str]:
+        """The fingerprint of the curated data this database was built from (None: built before it was kept)."""
+        if not inspect(self.engine).has_table("kb_meta"):
+            return None
+        with Session(self.engine) as s:
+            return s.execute(select(m.KbMeta.value).where(m.KbMeta.key == "data_fingerprint")).scalar()
+
     # -- sources and institutions -----------------------------------------------------------
     @cached_property
     def sources(self) -> Dict[str, SourceRef]:

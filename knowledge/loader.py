@@ -1,7 +1,9 @@
 """Load the curated YAML files of knowledge/data into the database, validating every entry."""
 from __future__ import annotations
 
+import hashlib
 import os
+import re
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -48,18 +50,48 @@ class ValueIn(_Strict):
     source: str
 
 
+# What a parameter's unit says its values are: amounts, rules (true/false, lists), dates, academic years, words.
+UNITS = ("EUR", "credits", "count", "bool", "list", "date", "academic_year", "text")
+
+
+def _fits_unit(unit: str, value: Any) -> Optional[str]:
+    """Why a value does not fit its unit, or None when it does."""
+    if unit in ("EUR", "credits", "count"):
+        return None if isinstance(value, Decimal) else "is not a number"
+    if unit == "bool":
+        return None if isinstance(value, bool) else "is not true or false"
+    if unit == "list":
+        return None if isinstance(value, list) and value else "is not a non-empty list"
+    if unit == "date":
+        try:
+            date.fromisoformat(str(value))
+            return None if isinstance(value, str) else "is not a date like 2023-06-30"
+        except ValueError:
+            return "is not a date like 2023-06-30"
+    if unit == "academic_year":
+        return None if isinstance(value, str) and re.match(YEAR_PATTERN, value) else "is not an academic year like 2020-21"
+    return None if isinstance(value, str) and value.strip() else "is not a text"  # text
+
+
 class ParameterIn(_Strict):
     description: str
     unit: str
     values: Dict[str, ValueIn]
 
-    @validator("values")
-    def years_are_academic_years(cls, v):  # noqa: N805
-        import re
+    @validator("unit")
+    def known_unit(cls, v):  # noqa: N805
+        if v not in UNITS:
+            raise ValueError(f"unit must be one of {', '.join(UNITS)}")
+        return v
 
-        for year in v:
+    @validator("values")
+    def years_are_academic_years(cls, v, values):  # noqa: N805
+        for year, item in v.items():
             if not re.match(YEAR_PATTERN, str(year)):
                 raise ValueError(f"{year!r} is not an academic year like 2026-27")
+            why = _fits_unit(values["unit"], item.value) if "unit" in values else None
+            if why:
+                raise ValueError(f"the {year} value {item.value!r} {why} (unit {values['unit']})")
         return v
 
 
@@ -281,6 +313,7 @@ def _check_references(data: Dict[str, Any]) -> None:
                 need(v.source in source_ids, f"{file}: parameter {name} {year}", f"source {v.source!r}")
         for i, t in enumerate(f.stated_totals):
             need(t.source in source_ids, f"{file}: stated_totals[{i}]", f"source {t.source!r}")
+        _check_higher_fee_exceptions(f, file)
     for i, r in enumerate(data["residence"]):
         need(r.source in source_ids, f"residence.yaml: exceptions[{i}]", f"source {r.source!r}")
         need(r.institution in institution_ids, f"residence.yaml: exceptions[{i}]", f"institution {r.institution!r}")
@@ -319,12 +352,55 @@ def _check_references(data: Dict[str, Any]) -> None:
         seen[c.code] = c.code
 
 
+# An exception to the higher fee is a group of parameters higher_exception.<code>.<part> (see fees/kdg.yaml).
+EXCEPTION_PREFIX = "higher_exception."
+EXCEPTION_PARTS = {"label": "text", "programmes": "list", "contracts": "list", "fixed": "EUR", "per_credit": "EUR"}
+EXCEPTION_STARTS = {"started_before": "academic_year", "started_in": "academic_year"}
+
+
+def _check_higher_fee_exceptions(f: FeeFileIn, file: str) -> None:
+    """Each exception to the higher fee has, in each year it has a value, every part the engine needs."""
+    groups: Dict[tuple, Dict[str, ParameterIn]] = {}
+    for name, p in f.parameters.items():
+        if not name.startswith(EXCEPTION_PREFIX):
+            continue
+        code, _, part = name[len(EXCEPTION_PREFIX):].partition(".")
+        where = f"{file}: parameter {name}"
+        if not code or part not in {**EXCEPTION_PARTS, **EXCEPTION_STARTS}:
+            raise DataError(f"{where}: an exception to the higher fee is named higher_exception.<code>.<part>, part one of "
+                            f"{', '.join([*EXCEPTION_PARTS, *EXCEPTION_STARTS])}")
+        unit = {**EXCEPTION_PARTS, **EXCEPTION_STARTS}[part]
+        if p.unit != unit:
+            raise DataError(f"{where}: unit must be {unit}")
+        for year in p.values:
+            groups.setdefault((code, year), {})[part] = p
+    for (code, year), parts in sorted(groups.items()):
+        where = f"{file}: parameter {EXCEPTION_PREFIX}{code} {year}"
+        missing = [f"{EXCEPTION_PREFIX}{code}.{x}" for x in EXCEPTION_PARTS if x not in parts]
+        if missing:
+            raise DataError(f"{where}: missing {', '.join(missing)}")
+        starts = [x for x in EXCEPTION_STARTS if x in parts]
+        if len(starts) != 1:
+            raise DataError(f"{where}: give exactly one of {EXCEPTION_PREFIX}{code}.started_before or .started_in")
+
+
+def data_fingerprint(data_dir: Path = DATA_DIR) -> str:
+    """A hash of every curated file (names and bytes): a database built from other data is out of date."""
+    h = hashlib.sha256()
+    for f in sorted(Path(data_dir).rglob("*.yaml")):
+        h.update(str(f.relative_to(data_dir)).encode())
+        h.update(f.read_bytes())
+    return h.hexdigest()[:20]
+
+
 def build(engine: Engine, data_dir: Path = DATA_DIR) -> Dict[str, int]:
     """(Re)create the knowledge tables and load every curated file. Returns row counts."""
+    fingerprint = data_fingerprint(data_dir)
     data = load_all(data_dir)
     m.Base.metadata.drop_all(engine)
     m.Base.metadata.create_all(engine)
     with Session(engine) as s, s.begin():
+        s.add(m.KbMeta(key="data_fingerprint", value=fingerprint))
         s.add_all(m.Source(**x.dict()) for x in data["sources"])
         s.add_all(m.Institution(**x.dict()) for x in data["institutions"])
         s.flush()

@@ -18,6 +18,14 @@ class Source(Base):
     academic_year = Column(String(7), nullable=True)
 
 
+class KbMeta(Base):
+    """About the build itself: which curated data it was built from (data_fingerprint)."""
+
+    __tablename__ = "kb_meta"
+    key = Column(String(64), primary_key=True)
+    value = Column(Text, nullable=False)
+
+
 class Institution(Base):
     __tablename__ = "institution"
     id = Column(String(64), primary_key=True)

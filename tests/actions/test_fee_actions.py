@@ -144,3 +144,11 @@ def test_a_fee_question_mistaken_for_a_deadline_question_still_gets_the_fee(conv
 
     turn = conversation.run(ActionAnswerDeadline(), "Norwegian, no study grant: full-year tuition at KdG?", "ask_deadline")
     assert engine_total(kb, nationality="NO", scholarship="none") in turn.text
+
+
+def test_a_2023_24_higher_fee_quote_tells_the_exceptions_the_engine_notes(conversation, kb):
+    turn = conversation.run(ActionQuoteFee(), "What did a non-EU student pay at KdG in 2023-24?", "ask_fee")
+    q = quote(kb, {"institution": "kdg", "academic_year": "2023-24", "nationality": "US"})
+    assert q["notes"], "the engine should note the 2023-24 exceptions to the higher fee"
+    assert eur(q["total"]) in turn.text
+    assert all(note in turn.text for note in q["notes"])

@@ -18,14 +18,16 @@ CASES = load_fee_cases()
 
 
 def _cli_selection():
-    """A few cases: the main fee types of 2026-27, the basic fee of 2023-24, and a profile written
-    the way a person would (full institution name, lower-case code, 2026-2027)."""
+    """A few cases: the main fee types of 2026-27, the basic, higher and exception fees of 2023-24 (the
+    higher one with its notes), and a profile written the way a person would (full institution name,
+    lower-case code, 2026-2027)."""
     seen, chosen = set(), []
     for c in CASES:
         year = parse_academic_year(str(c["profile"].get("academic_year")))
         key = (year, c["fee_type"])
         wanted = (year == "2026-27" and c["fee_type"] in ("basic", "higher", "exam-higher", "advanced-master", "secondary-school")
-                  or year == "2023-24" and c["fee_type"] == "basic")
+                  or year == "2023-24" and c["fee_type"] in ("basic", "higher-exception")
+                  or year == "2023-24" and c["fee_type"] == "higher" and c.get("notes"))
         if (wanted and key not in seen) or "lower-case" in c["name"]:
             seen.add(key)
             chosen.append(c)
@@ -72,6 +74,14 @@ def check_quote(q: Dict[str, Any], case: Dict[str, Any]) -> None:
         assert s["institution"] == q["institution"]
         assert (SOURCES_DIR / s["file"]).is_file()
     assert f"€{q['total']:,}" in q["explanation"], q["explanation"]  # €1,181.40
+    assert isinstance(q["notes"], list) and all(isinstance(n, str) and n.strip() for n in q["notes"])
+    if "notes" in case:
+        if case["notes"] == []:
+            assert q["notes"] == [], f"unexpected notes: {q['notes']}"
+        for words in case["notes"]:
+            assert any(words in n for n in q["notes"]), f"no note says {words!r}: {q['notes']}"
+    if "higher_fee_exception" in case:
+        assert q["higher_fee_exception"] == case["higher_fee_exception"]
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
@@ -123,12 +133,16 @@ def test_the_public_acceptance_fee_cases_hold_through_the_api(kb, case):
         assert quote(kb, profile)["total"] == Decimal(str(case["total"])).quantize(Decimal("0.01"))
 
 
-def test_a_non_eea_student_who_started_before_2020_gets_the_general_2023_24_higher_fee_not_a_guessed_exception(kb):
-    """The 2023-24 exceptions (Dutch-taught programmes started before 2020-21; IBM started in
-    2018-19) depend on the programme, which no profile field holds: the engine quotes the general
-    higher fee of that year from that year's page, never the exception figures or another year's."""
+def test_a_non_eea_student_who_started_before_2020_without_the_exception_field_gets_the_general_higher_fee_and_a_note(kb):
+    """Whether a 2023-24 exception (Dutch-taught programmes started before 2020-21; IBM started in 2018-19)
+    applies depends on the programme's language and name, which only higher_fee_exception says: without it the
+    engine quotes the general higher fee of that year from that year's page, never a guessed exception or
+    another year's figures, and its notes name the exceptions that could apply, with their fees."""
     q = quote(kb, {"institution": "kdg", "academic_year": "2023-24", "nationality": "BR", "first_enrolled": "2019-20"})
-    assert q["fee_type"] == "higher"
+    assert q["fee_type"] == "higher" and q["higher_fee_exception"] is None
     assert q["total"] == Decimal("7102.60")  # 1420.60 + 60 × 94.70
     assert (q["fixed"], q["per_credit"]) == (Decimal("1420.60"), Decimal("94.70"))
     assert {s["file"] for s in q["sources"]} == {"kdg-tuition-fees-2023-24.txt"}
+    exception_notes = [n for n in q["notes"] if n.startswith("Exception to the higher fee")]
+    assert len(exception_notes) == 1, q["notes"]  # started in 2019-20: Dutch-taught only, not IBM (2018-19)
+    assert "Dutch-taught graduates and bachelors" in exception_notes[0] and "€1,092.10" in exception_notes[0]

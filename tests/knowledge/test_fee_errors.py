@@ -15,6 +15,7 @@ from kbhelpers import MOBILITY, error_of, parse_cli_json
 
 BE = {"institution": "kdg", "academic_year": "2026-27", "nationality": "BE"}
 BR = {**BE, "nationality": "BR"}
+BR23 = {**BR, "academic_year": "2023-24"}
 
 # (sentence, profile, field at fault)
 ERRORS = [
@@ -64,6 +65,28 @@ ERRORS = [
     ("more credits without learning credit than credits are refused", {**BE, "credits": 30, "credits_without_learning_credit": 31}, "credits_without_learning_credit"),
     ("negative credits without learning credit are refused", {**BE, "credits_without_learning_credit": -1}, "credits_without_learning_credit"),
     ("the learning-credit surcharge does not apply to a graduate programme", {**BE, "programme": "graduate", "credits_without_learning_credit": 5}, "credits_without_learning_credit"),
+    ("a postgraduate programme is refused: the pages give it no fee", {**BE, "programme": "postgraduate"}, "programme"),
+    ("a postgraduate programme in 2023-24 is refused too", {**BE, "academic_year": "2023-24", "programme": "postgraduaat"}, "programme"),
+    # -- exceptions to the higher fee (2023-24 only) --------------------------------------------------------
+    ("an exception to the higher fee in 2026-27 is refused: its page lists none", {**BR, "higher_fee_exception": "dutch-taught-before-2020-21"}, "higher_fee_exception"),
+    ("an unknown exception to the higher fee is refused", {**BR23, "higher_fee_exception": "sports-talent"}, "higher_fee_exception"),
+    ("an exception to the higher fee given as a number is refused", {**BR23, "higher_fee_exception": 2018}, "higher_fee_exception"),
+    ("an empty exception to the higher fee is refused", {**BR23, "higher_fee_exception": " "}, "higher_fee_exception"),
+    ("the Dutch-taught exception is refused for a master's programme", {**BR23, "higher_fee_exception": "dutch-taught-before-2020-21", "programme": "master"}, "higher_fee_exception"),
+    ("the IBM exception is refused for a graduate programme", {**BR23, "higher_fee_exception": "ibm-2018-19", "programme": "graduate"}, "higher_fee_exception"),
+    ("the Dutch-taught exception is refused for studies started in 2020-21", {**BR23, "higher_fee_exception": "dutch-taught-before-2020-21", "first_enrolled": "2020-21"}, "higher_fee_exception"),
+    ("the IBM exception is refused for studies started in 2017-18", {**BR23, "higher_fee_exception": "ibm-2018-19", "first_enrolled": "2017-18"}, "higher_fee_exception"),
+    ("the IBM exception is refused for studies started in 2019-20", {**BR23, "higher_fee_exception": "ibm-2018-19", "first_enrolled": "2019-20"}, "higher_fee_exception"),
+    ("an exception to the higher fee is refused with an exam contract", {**BR23, "higher_fee_exception": "ibm-2018-19", "contract": "exam"}, "higher_fee_exception"),
+    ("an exception to the higher fee is refused for a secondary-school pupil", {**BR23, "higher_fee_exception": "dutch-taught-before-2020-21", "programme": "secondary-school", "credits": 5}, "higher_fee_exception"),
+    ("an exception to the higher fee is refused for an advanced master", {**BR23, "higher_fee_exception": "dutch-taught-before-2020-21", "programme": "advanced-master"}, "higher_fee_exception"),
+    # -- the Flemish diploma of secondary education ------------------------------------------------------
+    ("a Flemish diploma given as yes is refused: it is true or false", {**BR23, "flemish_secondary_diploma": "yes"}, "flemish_secondary_diploma"),
+    ("a Flemish diploma given as 1 is refused", {**BR23, "flemish_secondary_diploma": 1}, "flemish_secondary_diploma"),
+    ("a Flemish diploma is not guessed to give the basic fee in 2026-27, whose page does not say so",
+     {**BR, "flemish_secondary_diploma": True}, "flemish_secondary_diploma"),
+    ("a Flemish diploma is not guessed to give the basic exam rate in 2026-27 either",
+     {**BR, "flemish_secondary_diploma": True, "contract": "exam"}, "flemish_secondary_diploma"),
 ]
 
 
@@ -92,6 +115,20 @@ def test_a_default_year_without_data_is_refused_rather_than_answered_from_anothe
     assert "2023-24" in caught.value.message and "2026-27" in caught.value.message  # it says which years have data
 
 
+def test_an_unknown_exception_is_answered_with_the_exceptions_the_year_lists(kb):
+    with pytest.raises(ProfileError) as caught:
+        quote(kb, {**BR23, "higher_fee_exception": "sports-talent"})
+    for words in ("dutch-taught-before-2020-21", "ibm-2018-19", "before 2020-2021", "in 2018-2019"):
+        assert words in caught.value.message
+
+
+def test_a_postgraduate_programme_is_refused_with_the_instalment_rule_the_page_gives_instead(kb):
+    with pytest.raises(ProfileError) as caught:
+        quote(kb, {**BE, "programme": "postgraduate"})
+    assert "no fee for postgraduate programmes" in caught.value.message
+    assert "cannot be paid in instalments" in caught.value.message
+
+
 def test_the_default_year_is_the_academic_year_that_started_on_1_september(kb, today):
     assert quote(kb, {"institution": "kdg", "nationality": "BE"}, today=today)["academic_year"] == "2026-27"
     assert quote(kb, {"institution": "kdg", "nationality": "BE"}, today=datetime.date(2026, 9, 1))["academic_year"] == "2026-27"
@@ -102,8 +139,10 @@ CLI_ERRORS = [e for e in ERRORS if e[0] in {
     "an unknown institution is refused", "2024-25 has no data and is refused", "0 credits are refused",
     "credits written as abc are refused", "1.5 credits are refused", "an unknown country code is refused",
     "an unknown residence status is refused", "13 credits exceed the 2026-27 secondary-school cap of 12",
+    "an exception to the higher fee in 2026-27 is refused: its page lists none",
+    "a Flemish diploma given as yes is refused: it is true or false",
 }]
-assert len(CLI_ERRORS) == 8, "a sentence above was renamed: keep the command-line selection in step"
+assert len(CLI_ERRORS) == 10, "a sentence above was renamed: keep the command-line selection in step"
 MAX_INPUT = 64 * 1024
 
 

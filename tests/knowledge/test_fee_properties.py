@@ -27,6 +27,8 @@ OPTIONAL = {
     "residence_status": st.sampled_from(["refugee", "subsidiary-protection", "family-reunification",
                                          "ukraine-temporary-protection"]),
     "credits_without_learning_credit": st.integers(0, 30),
+    "higher_fee_exception": st.sampled_from(["dutch-taught-before-2020-21", "ibm-2018-19"]),
+    "flemish_secondary_diploma": st.booleans(),
 }
 
 
@@ -113,3 +115,36 @@ def test_a_quote_cites_only_pages_of_the_year_and_institution_asked(kb, profile)
     assert q["sources"], "a quote without a source"
     for s in q["sources"]:
         assert (s["institution"], s["academic_year"]) == ("kdg", profile["academic_year"]), s
+
+
+@FAST
+@given(profile=profiles())
+def test_a_higher_fee_quote_of_a_year_with_exceptions_always_says_what_the_profile_left_open(kb, profile):
+    """2023-24 has exceptions to the higher fee and a standard fee for a Flemish secondary diploma: a higher-fee
+    quote that was not told about them says so in its notes (only the fields left out can be noted)."""
+    q = quote_or_reject(kb, profile)
+    if q["fee_type"] in ("higher", "higher-exception", "exam-higher") and profile["academic_year"] == "2023-24":
+        if "flemish_secondary_diploma" not in profile:
+            assert any("Flemish diploma of secondary education" in n for n in q["notes"]), q["notes"]
+        else:
+            assert not any(n.startswith("With a Flemish diploma") for n in q["notes"]), q["notes"]
+    if profile["academic_year"] == "2026-27":
+        assert q["notes"] == [], "the 2026-27 page has no exceptions to note"
+    if "higher_fee_exception" in profile or q["fee_type"] != "higher":
+        assert not any(n.startswith("Exception to the higher fee") for n in q["notes"]), q["notes"]
+
+
+@FAST
+@given(profile=profiles())
+def test_every_figure_a_note_gives_is_the_engine_s_own_quote_of_that_alternative(kb, profile):
+    q = quote_or_reject(kb, profile)
+    for note in q["notes"]:
+        if note.startswith("Exception to the higher fee"):
+            code = "ibm-2018-19" if "International Business Management" in note else "dutch-taught-before-2020-21"
+            alt = quote(kb, {**profile, "higher_fee_exception": code})
+        elif note.startswith("With a Flemish diploma"):
+            alt = quote(kb, {**profile, "flemish_secondary_diploma": True})
+        else:
+            continue
+        assert f"€{alt['total']:,} for {q['credits']} credits" in note, (note, alt["total"])
+        assert f"€{q['total']:,}" in note or alt["total"] == q["total"]

@@ -49,7 +49,7 @@ SCENARIOS = [
      set(), {("erasmus-plus", KASK): "too long: at most 12 months"}),
     ("a study stay of 2 months in China is too short for the KASK ASEM-DUO grant (one semester)",
      {"institution": "kask", "destination": "China", "activity": "study", "months": 2},
-     {("generic-grant", KASK)}, {("asem-duo", KASK): "too short", ("asem-wpp", KASK): "not study"}),
+     {("generic-grant", KASK)}, {("asem-duo", KASK): "too short: at least 1 semester for study", ("asem-wpp", KASK): "not study"}),
     ("a study semester in South Korea fits ASEM-DUO",
      {"institution": "kask", "destination": "KR", "activity": "study", "months": 5},
      {("asem-duo", KASK), ("asem-duo", EACEA), ("generic-grant", KASK)}, {}),
@@ -86,6 +86,13 @@ def test_the_grant_finder_says_what_fits_and_why_the_others_do_not(kb, today, qu
     assert not got_fits & set(reasons), "a grant variant both fits and does not fit"
     if query.get("institution") == "kdg":
         assert all(e["source"]["institution"] == "flemish-community" for e in result["fits"] + result["does_not_fit"])
+
+
+def test_a_minimum_in_the_page_s_words_is_not_said_twice(kb, today):
+    """KASK's ASEM-DUO: "Study of min. 1 semester": the reason reads "at least 1 semester", not "at least min. 1 semester"."""
+    result = find_grants(kb, {"institution": "kask", "destination": "KR", "activity": "study", "months": 3}, today=today)
+    duo = next(e for e in result["does_not_fit"] if e["grant"] == "asem-duo" and e["source"]["id"] == KASK)
+    assert duo["reasons"] == ["too short: at least 1 semester for study"]
 
 
 def test_the_japanese_internship_estimates_700_a_month(kb, today):

@@ -182,6 +182,28 @@ BROKEN = [
     ("a stated total citing an unknown source",
      _yaml_edit("fees/kdg.yaml", lambda d: d["stated_totals"][2].update(source="nowhere")),
      ["fees/kdg.yaml", "stated_totals[2]", "nowhere"]),
+    ("a higher-fee exception without its per-credit part",
+     _yaml_edit("fees/kdg.yaml", lambda d: d["parameters"].pop("higher_exception.ibm-2018-19.per_credit")),
+     ["fees/kdg.yaml", "higher_exception.ibm-2018-19", "2023-24", "per_credit"]),
+    ("a higher-fee exception that says neither when the studies started before nor in",
+     _yaml_edit("fees/kdg.yaml", lambda d: d["parameters"].pop("higher_exception.dutch-taught-before-2020-21.started_before")),
+     ["fees/kdg.yaml", "higher_exception.dutch-taught-before-2020-21", "started_before"]),
+    ("a higher-fee exception with a part the engine does not know",
+     _yaml_edit("fees/kdg.yaml", lambda d: d["parameters"].update({"higher_exception.ibm-2018-19.nationality": {
+         "description": "x", "unit": "text", "values": {"2023-24": {"value": "BR", "source": "kdg-tuition-fees-2023-24"}}}})),
+     ["fees/kdg.yaml", "higher_exception.ibm-2018-19.nationality"]),
+    ("a higher-fee exception starting in a calendar year",
+     _yaml_edit("fees/kdg.yaml", lambda d: _param(d, "higher_exception.ibm-2018-19.started_in")["values"]["2023-24"].update(value="2018")),
+     ["fees/kdg.yaml", "higher_exception.ibm-2018-19.started_in", "academic year"]),
+    ("the Flemish diploma rule given as a number instead of true or false",
+     _yaml_edit("fees/kdg.yaml", lambda d: _param(d, "basic.flemish_secondary_diploma")["values"]["2023-24"].update(value=1)),
+     ["fees/kdg.yaml", "basic.flemish_secondary_diploma", "true or false"]),
+    ("a fee amount written as words",
+     _yaml_edit("fees/kdg.yaml", lambda d: _param(d, "basic.none.fixed")["values"]["2026-27"].update(value="three hundred")),
+     ["fees/kdg.yaml", "basic.none.fixed", "not a number"]),
+    ("a fee parameter of an unknown unit",
+     _yaml_edit("fees/kdg.yaml", lambda d: _param(d, "basic.none.fixed").update(unit="USD")),
+     ["fees/kdg.yaml", "basic.none.fixed", "unit"]),
     ("a fee file for an unknown institution",
      _yaml_edit("fees/kdg.yaml", lambda d: d.update(institution="kgd")),
      ["fees/kdg.yaml", "kgd"]),
@@ -329,3 +351,48 @@ def test_kb_check_accepts_the_shipped_files(tmp_path):
     proc = _cli("kb", "check", data_dir=DATA_DIR, database_url=f"sqlite:///{tmp_path / 'unused.db'}")
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith("valid:")
+
+
+# -- a database built from other data is rebuilt before it answers ------------------------------------------
+def _fee(data_dir: Path, database_url: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "MOBILITY_KB_DATA": str(data_dir), "DATABASE_URL": database_url}
+    return subprocess.run([str(MOBILITY), "fee"], input='{"institution": "kdg", "academic_year": "2026-27", "nationality": "BE"}',
+                          capture_output=True, text=True, env=env, cwd=str(ROOT), timeout=60)
+
+
+def test_a_build_records_the_data_it_was_built_from(kb):
+    from knowledge.loader import data_fingerprint
+
+    assert kb.built_from() == data_fingerprint()
+
+
+def test_the_command_line_answers_from_edited_data_not_from_an_older_build(data_copy, tmp_path):
+    url = f"sqlite:///{tmp_path / 'kb.db'}"
+    build(make_engine(url))  # built from knowledge/data: 305.40 + 60 × 14.60 = 1181.40
+    assert '"total": 1181.40' in _fee(DATA_DIR, url).stdout
+    _yaml_edit("fees/kdg.yaml", lambda d: _param(d, "basic.none.fixed")["values"]["2026-27"].update(value=305.50))(data_copy)
+    proc = _fee(data_copy, url)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert '"total": 1181.50' in proc.stdout  # 305.50 + 876.00: rebuilt from the edited file
+    assert not (tmp_path / "kb.db.building").exists()
+
+
+def test_a_rebuild_refused_by_the_loader_keeps_answering_from_the_last_build(data_copy, tmp_path):
+    url = f"sqlite:///{tmp_path / 'kb.db'}"
+    build(make_engine(url))
+    _yaml_edit("fees/kdg.yaml", lambda d: _param(d, "basic.none.fixed")["values"]["2026-27"].update(source="nowhere"))(data_copy)
+    proc = _fee(data_copy, url)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert '"total": 1181.40' in proc.stdout
+    assert "not rebuilt" in proc.stderr and "nowhere" in proc.stderr
+
+
+def test_a_database_built_before_the_fingerprint_was_kept_is_rebuilt(tmp_path):
+    from knowledge import open_kb
+
+    url = f"sqlite:///{tmp_path / 'kb.db'}"
+    engine = make_engine(url)
+    build(engine)
+    with engine.begin() as conn:
+        conn.execute(m.KbMeta.__table__.delete())
+    assert open_kb(url).built_from() is not None

@@ -83,6 +83,8 @@ FIGURES: List[tuple] = [
     (K26, "If you enrol in January or February, you pay in 3 instalments.", param("2026-27", "instalments.count_enrolled_jan_feb", "3")),
     (K26, "Higher fee students in their first academic year are not eligible for instalments.",
      param("2026-27", "instalments.higher_fee_allowed", True)),
+    (K26, "for any programme excluding postgraduate programmes, post-training courses, and study days.",
+     param("2026-27", "instalments.excluded", ["postgraduate programmes", "post-training courses", "study days"])),
     (K26, "Application deadline: 1 June of the running academic year.", deadline("flemish-study-grant", 6, 1, "deadline")),
     (K26, "Proof of application for humanitarian visa/procedure humanitarian regularisation/medical regularisation for legal stay of 12 months from 31/12",
      {"kind": "residence_proof", "year": "2026-27", "code": "humanitarian-regularisation", "text": "legal stay of 12 months from 31/12"}),
@@ -106,13 +108,48 @@ FIGURES: List[tuple] = [
     (K23, "you pay the higher fee: 1420,60 euros + 94,70 euros per study credit", param("2023-24", "higher.new.fixed", "1420.60")),
     (K23, "you pay the higher fee: 1420,60 euros + 94,70 euros per study credit", param("2023-24", "higher.new.per_credit", "94.70")),
     (K23, "Dutch-taught graduates and bachelors: if your KdG studies already started before 2020-2021: you pay 282,10 euros + 13,50 euros per study credit.",
-     param("2023-24", "higher_exception.dutch_taught_before_2020.fixed", "282.10", mentions="2020-2021")),
+     param("2023-24", "higher_exception.dutch-taught-before-2020-21.fixed", "282.10", mentions="2020-2021")),
     (K23, "Dutch-taught graduates and bachelors: if your KdG studies already started before 2020-2021: you pay 282,10 euros + 13,50 euros per study credit.",
-     param("2023-24", "higher_exception.dutch_taught_before_2020.per_credit", "13.50", mentions="2020-2021")),
+     param("2023-24", "higher_exception.dutch-taught-before-2020-21.per_credit", "13.50", mentions="2020-2021")),
     (K23, "Bachelor International Business Management: if your KdG studies already started in 2018-2019: you pay 995,70 euros + 56,20 euros per study credit.",
-     param("2023-24", "higher_exception.ibm_2018.fixed", "995.70", mentions="2018-2019")),
+     param("2023-24", "higher_exception.ibm-2018-19.fixed", "995.70", mentions="2018-2019")),
     (K23, "Bachelor International Business Management: if your KdG studies already started in 2018-2019: you pay 995,70 euros + 56,20 euros per study credit.",
-     param("2023-24", "higher_exception.ibm_2018.per_credit", "56.20", mentions="2018-2019")),
+     param("2023-24", "higher_exception.ibm-2018-19.per_credit", "56.20", mentions="2018-2019")),
+    (K23, "Dutch-taught graduates and bachelors: if your KdG studies already started before 2020-2021",
+     param("2023-24", "higher_exception.dutch-taught-before-2020-21.label", "Dutch-taught graduates and bachelors")),
+    (K23, "Dutch-taught graduates and bachelors: if your KdG studies already started before 2020-2021",
+     param("2023-24", "higher_exception.dutch-taught-before-2020-21.programmes", ["graduate", "bachelor"])),
+    (K23, "Dutch-taught graduates and bachelors: if your KdG studies already started before 2020-2021",
+     param("2023-24", "higher_exception.dutch-taught-before-2020-21.started_before", "2020-21")),
+    (K23, "Tuition fees 2023-2024: diploma or credit contract for graduates, bachelor’s and master’s",
+     param("2023-24", "higher_exception.dutch-taught-before-2020-21.contracts", ["diploma", "credit"])),
+    (K23, "Dutch-taught graduates and bachelors: if your KdG studies already started before 2020-2021: you pay 282,10 euros + 13,50 euros per study credit.",
+     total("2023-24", {"eea": False, "higher_fee_exception": "dutch-taught-before-2020-21"}, "1092.10")),
+    (K23, "Bachelor International Business Management: if your KdG studies already started in 2018-2019",
+     param("2023-24", "higher_exception.ibm-2018-19.label", "Bachelor International Business Management")),
+    (K23, "Bachelor International Business Management: if your KdG studies already started in 2018-2019",
+     param("2023-24", "higher_exception.ibm-2018-19.programmes", ["bachelor"])),
+    (K23, "Bachelor International Business Management: if your KdG studies already started in 2018-2019",
+     param("2023-24", "higher_exception.ibm-2018-19.started_in", "2018-19")),
+    (K23, "Tuition fees 2023-2024: diploma or credit contract for graduates, bachelor’s and master’s",
+     param("2023-24", "higher_exception.ibm-2018-19.contracts", ["diploma", "credit"])),
+    (K23, "Bachelor International Business Management: if your KdG studies already started in 2018-2019: you pay 995,70 euros + 56,20 euros per study credit.",
+     total("2023-24", {"eea": False, "higher_fee_exception": "ibm-2018-19"}, "4367.70")),
+    (K23, "You pay the standard fee if you have Belgian nationality or a Flemish diploma of secondary education",
+     param("2023-24", "basic.flemish_secondary_diploma", True)),
+    (K23, "You pay the standard fee if you have Belgian nationality or a Flemish diploma of secondary education",
+     total("2023-24", {"eea": False, "flemish_secondary_diploma": True}, "1092.10")),
+    (K23, "You pay the standard fee if you have Belgian nationality or a Flemish diploma of secondary education",
+     fact("a Flemish diploma of secondary education")),
+    (K23, "Exceptions to the higher fee: • Dutch-taught graduates and bachelors", fact("two exceptions to the higher fee")),
+    (K23, "You pay the standard or increased rate exam contract, as per the same conditions as a diploma or credit contract",
+     fact("on the same conditions as a diploma or credit contract")),
+    (K23, "Check the Education and Examination Regulations for all info on tuition fees.", fact("Education and Examination Regulations")),
+    (K23, "The main criterium is your nationality, or more specifically, the type of visa or residence permit you have to reside in Belgium.",
+     fact("the type of visa or residence permit")),
+    (K23, "Please note: if you are living in Belgium under a student or work visa, you will not be eligible.", fact("student or work visa")),
+    (K23, "you can spread your payment for any course (excluding a postgraduate, post-training and study day)",
+     param("2023-24", "instalments.excluded", ["postgraduate programmes", "post-training courses", "study days"])),
     (K23, "Standard rate exam contract: €128,80 + €4,90 per study credit", param("2023-24", "exam.basic.fixed", "128.80")),
     (K23, "Standard rate exam contract: €128,80 + €4,90 per study credit", param("2023-24", "exam.basic.per_credit", "4.90")),
     (K23, "Increased rate exam contract: 995,70 euro + 7,30 euro per study credit", param("2023-24", "exam.higher.fixed", "995.70")),
@@ -157,12 +194,25 @@ FIGURES: List[tuple] = [
     (KASK, "up to 12 months after the graduation date", fact("up to 12 months after the graduation date")),
     (KASK, "Survival Dutch (Wednesday evening 18:00-20:00)", fact("18:00-20:00")),
     (KASK, "English B2 level is required. 3 ECTS each, in SEM1 or 2", fact("B2; each is 3 ECTS")),
+    (KASK, "Each year scores of foreign students arrive in Belgium to join our bachelor and master’s degree programmes.",
+     fact("scores of foreign students")),
+    (KASK, "that’s why we enter into artistic projects with international partners", fact("artistic projects with international partners")),
+    (KASK, "Each student that goes abroad to study, complete a traineeship or as part of his/her artistic work needs to register in mobility online before departure.",
+     fact("as part of their artistic work")),
     # -- KASK: internationalisation vision -----------------------------------------------------------
     (VISION, "KASK & Conservatorium has a bilateral agreement with partner institutions in 31 countries", fact("partner institutions in 31 countries")),
     (VISION, "Since 2021, KASK & Conservatorium is also an active organizer and participant", fact("Since 2021")),
     (VISION, "InMICS was founded by eight European and Canadian partners", fact("founded by eight European and Canadian partners")),
     (VISION, "This two-year program offers advanced students", fact("two-year programme")),
     (VISION, "Our vision on internationalisation can be summarised in five priority points", fact("five priority points")),
+    (VISION, "four renowned Conservatories on the one hand and four established organizations from the professional field",
+     fact("four conservatories and four organisations from the professional field")),
+    (VISION, "economic justice, ecological sustainability, political and philosophical pluralism, curiosity and self-questioning",
+     fact("economic justice, ecological sustainability, political and philosophical pluralism")),
+    (VISION, "KASK & Conservatorium is also an active member of various international networks in various fields.",
+     fact("active member of various international networks")),
+    (VISION, "We are therefore always looking for partners and project proposals", fact("always looking for partners and project proposals")),
+    (VISION, "In this sense, we see internationalisation as a culture and mindset.", fact("a culture and mindset")),
     # -- EACEA (Flemish Community): grants ------------------------------------------------------------
     (EACEA, "The total budget available for the Priority Country Programme in 2023/2024 is 500 000 EUR.",
      grant("priority-country-programme", "extra.budget.value", 500000)),
@@ -186,6 +236,21 @@ FIGURES: List[tuple] = [
     (EACEA, "gives young people aged between 12 and 30 the opportunity", fact("aged 12 to 30")),
     (EACEA, "allow Flemish youth from 14 to 30 years old to go abroad", fact("14 to 30-year-olds")),
     (EACEA, "Kamiel is developed for young people between the ages of 16 and 30", fact("16 to 30-year-olds")),
+    (EACEA, "The Bel'J program was established in 2009", fact("established in 2009")),
+    (EACEA, "With its programme Erasmus+ (2021-2027) in the field of education, training, youth and sport", fact("Erasmus+ (2021-2027)")),
+    (EACEA, "The various actions are divided into 3 large clusters of key actions", fact("three clusters of key actions")),
+    (EACEA, "The most recent report (January 2021) that monitors and registers the outcomes", fact("January 2021")),
+    (EACEA, "In multilateral cooperation (Unesco, the Council of Europe and the OECD)", fact("Unesco, the Council of Europe, the OECD")),
+    (EACEA, "The World@School project, for example, brings international students", fact("World@School")),
+    (EACEA, "JINT is structurally financed by two institutions", fact("structurally financed by two institutions")),
+    (EACEA, "An overview of the current possibilities for studying abroad can be found on the Euroguidance - Vlaanderen", fact("Euroguidance Vlaanderen")),
+    (EACEA, "Students in higher education can contact in their institution an internationalization service", fact("internationalisation service")),
+    (EACEA, "Since 2011, JINT together with several other Erasmus+ Youth in Action National Agencies", fact("Since 2011 JINT")),
+    (EACEA, "In 2019-2020 the RAY network conducted RAY-LEARN", fact("In 2019-2020 the RAY network ran RAY-LEARN")),
+    (EACEA, "The RAY-LEARN research has being conducted in 14 countries", fact("in 14 countries")),
+    (EACEA, "in Flanders, nine organisations participated in the qualitative part of the research", fact("nine organisations")),
+    (EACEA, "Through this action, students and staff from one of these partner countries can also come to a European Higher Education Institution",
+     fact("students and staff from partner countries can also come")),
 ]
 
 SOURCE_IDS = {K26: "kdg-tuition-fees-2026-27", K23: "kdg-tuition-fees-2023-24", KASK: "kask-going-abroad",
@@ -296,7 +361,7 @@ def _written_forms(x: Decimal) -> List[str]:
 
 
 NUMBER_WORDS = {3: "three", 5: "five", 10: "ten", 12: "twelve"}
-# every figure: amounts, counts and dates (the booleans and programme lists are rules, checked above)
+# every figure: amounts, counts, dates, academic years and words (the booleans and lists are rules, checked above)
 PARAM_ROWS = [(f.institution, name, year, v) for f in CURATED["fee_files"] for name, p in f.parameters.items()
               for year, v in p.values.items() if not isinstance(v.value, (bool, list))]
 
@@ -306,9 +371,16 @@ def test_every_fee_figure_in_the_knowledge_base_is_written_on_the_page_it_cites(
     file = kb.sources[value.source].file
     text = source_text(file)
     v = value.value
-    if isinstance(v, str):  # a date, written like "the 30th June 2023"
+    if isinstance(v, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", v):  # a date, written like "the 30th June 2023"
         d = datetime.date.fromisoformat(v)
         assert re.search(rf"\b{d.day}(st|nd|rd|th)? {d:%B} {d.year}", text), f"{v} is not on {file}"
+        return
+    if isinstance(v, str) and re.fullmatch(r"\d{4}-\d{2}", v):  # an academic year, written 2020-2021 or 2020-21
+        start = int(v[:4])
+        assert f"{start}-{start + 1}" in text or v in text, f"{name} {year} = {v} is not on {file}"
+        return
+    if isinstance(v, str):  # words of the page (who an exception is for)
+        assert normalise(v) in text, f"{name} {year} = {v!r} is not written on {file}"
         return
     if v == 0:
         # a zero rate is written as "€0" (2026-27) or is a fixed fee with no per-credit part (2023-24)
