@@ -224,6 +224,9 @@ def build_parser() -> argparse.ArgumentParser:
     from bot.telegram import add_parser as add_telegram_parser
 
     add_telegram_parser(sub)
+    from bot.mail import add_parser as add_email_parser  # light: no Rasa import until the command runs
+
+    add_email_parser(sub)
     return parser
 
 

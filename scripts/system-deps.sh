@@ -6,6 +6,8 @@ command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/n
 # The web widget tests drive Debian's Chromium headless through Playwright (its own browser download is not used):
 # the package brings the libraries it needs; the fonts give the screenshots readable text.
 [ -x /usr/bin/chromium ] || need+=(chromium fonts-liberation fonts-dejavu-core)
+# The email tests run a throwaway IMAP server: Debian's dovecot (dovecot-core and openssl come with it).
+[ -x /usr/sbin/dovecot ] || command -v dovecot >/dev/null 2>&1 || need+=(dovecot-imapd)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing: ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive
