@@ -161,3 +161,25 @@ def test_a_known_city_is_not_taken_for_an_unknown_country(conversation):
 
     turn = conversation.run(ActionQuoteFee(), "what does studying in Antwerp cost?", "ask_fee")
     assert "country called" not in turn.text
+
+
+def test_an_unsure_follow_up_naming_a_grant_after_a_deadline_answer_gets_that_grants_deadline(conversation, kb):
+    conversation.run(ActionAnswerDeadline(), "When is the deadline for the Priority Country grant?", "ask_deadline")
+    turn = conversation.run(ActionClarify(), "and for Erasmus?", "nlu_fallback", confidence=0.38)
+    erasmus = [d for d in upcoming(kb) if "erasmus-plus" in d["grants"]]
+    assert erasmus, "the knowledge base has an Erasmus+ deadline"
+    when = datetime.date.fromisoformat(erasmus[0]["next_date"])
+    assert f"{when.day} {when:%B %Y}" in turn.text
+    assert not turn.buttons or "Did you mean" not in turn.text
+
+
+def test_an_unsure_fragment_in_a_grant_conversation_continues_it_rather_than_clarifying(conversation):
+    conversation.run(ActionFindGrants(), "Which grant for an internship in Japan for 3 months?", "ask_grants")
+    turn = conversation.run(ActionClarify(), "what about Chile", "nlu_fallback", confidence=0.35)
+    assert "Did you mean" not in turn.text
+    assert turn.slots.get("destination") in ("CL", "Chile") or "Chile" in turn.text
+
+
+def test_an_unsure_message_with_no_open_topic_still_gets_the_clarifying_question(conversation):
+    turn = conversation.run(ActionClarify(), "and for Erasmus?", "nlu_fallback", confidence=0.38)
+    assert "Did you mean" in turn.text and turn.buttons
