@@ -136,11 +136,7 @@ class Store:
         with Session(self.engine) as s:
             if s.get(CallbackKey, key) is not None:
                 return key
-        try:
-            with Session(self.engine) as s, s.begin():
-                s.add(CallbackKey(key=key, data=data))
-        except IntegrityError:
-            pass  # stored meanwhile by another handler: same key, same data
+        self._add_new(CallbackKey(key=key, data=data))  # False: stored meanwhile by another handler, same data
         return key
 
     def get_callback(self, key: str) -> Optional[str]:
@@ -149,14 +145,18 @@ class Store:
             return row.data if row else None
 
     # -- subscriptions ---------------------------------------------------------------------------
-    def subscribe(self, chat_id: int, deadline_id: str) -> bool:
-        """True when new, False when the chat had it already."""
+    def _add_new(self, row: Base) -> bool:
+        """Insert a row a unique constraint guards: True when new, False when it was there already."""
         try:
             with Session(self.engine) as s, s.begin():
-                s.add(Subscription(chat_id=chat_id, deadline_id=deadline_id))
+                s.add(row)
             return True
         except IntegrityError:
             return False
+
+    def subscribe(self, chat_id: int, deadline_id: str) -> bool:
+        """True when new, False when the chat had it already."""
+        return self._add_new(Subscription(chat_id=chat_id, deadline_id=deadline_id))
 
     def unsubscribe(self, chat_id: int, deadline_id: str) -> bool:
         with Session(self.engine) as s, s.begin():
@@ -179,12 +179,7 @@ class Store:
     # -- reminders sent ----------------------------------------------------------------------------
     def claim_reminder(self, chat_id: int, deadline_id: str, deadline_date: dt.date) -> bool:
         """Record a reminder before sending it; False when it was sent (or is being sent) already."""
-        try:
-            with Session(self.engine) as s, s.begin():
-                s.add(SentReminder(chat_id=chat_id, deadline_id=deadline_id, deadline_date=deadline_date))
-            return True
-        except IntegrityError:
-            return False
+        return self._add_new(SentReminder(chat_id=chat_id, deadline_id=deadline_id, deadline_date=deadline_date))
 
     def release_reminder(self, chat_id: int, deadline_id: str, deadline_date: dt.date) -> None:
         """Sending failed: forget the claim so the next check tries again."""
@@ -201,12 +196,7 @@ class Store:
     # -- updates seen ------------------------------------------------------------------------------
     def first_time(self, bot_id: int, update_id: int) -> bool:
         """True the first time an update is seen; False for a repeat (a redelivery, a duplicate)."""
-        try:
-            with Session(self.engine) as s, s.begin():
-                s.add(SeenUpdate(bot_id=bot_id, update_id=update_id))
-            return True
-        except IntegrityError:
-            return False
+        return self._add_new(SeenUpdate(bot_id=bot_id, update_id=update_id))
 
     def forget_updates(self, older_than: dt.timedelta = dt.timedelta(days=7)) -> int:
         """Telegram keeps undelivered updates for 24 hours: a week of ids is plenty."""

@@ -19,6 +19,28 @@ BOT_USER = {"id": 123456, "is_bot": True, "first_name": "Mobility", "username": 
             "can_join_groups": False, "can_read_all_group_messages": False, "supports_inline_queries": False}
 
 
+class _JsonHandler(BaseHTTPRequestHandler):
+    """What both loopback servers share: keep-alive HTTP/1.1, no log lines, JSON answers."""
+
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
+    wbufsize = -1  # headers and body leave in one write (flushed after each request)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+    def send_json(self, status: int, body: Any) -> None:
+        data = json.dumps(body).encode()
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+        except OSError:
+            pass  # the client gave up (a cancelled long poll)
+
+
 @dataclass
 class Call:
     method: str
@@ -242,14 +264,7 @@ class FakeBotAPI:
     def _handler(self):
         api = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            disable_nagle_algorithm = True
-            wbufsize = -1  # headers and body leave in one write (flushed after each request)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
+        class Handler(_JsonHandler):
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length).decode()
@@ -260,15 +275,7 @@ class FakeBotAPI:
                     params = {k: _decode(v[-1]) for k, v in parse_qs(raw, keep_blank_values=True).items()}
                 params.update({k: _decode(v[-1]) for k, v in parse_qs(urlparse(self.path).query).items()})
                 status, body = api._handle(urlparse(self.path).path, params)
-                data = json.dumps(body).encode()
-                try:
-                    self.send_response(status)
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(data)))
-                    self.end_headers()
-                    self.wfile.write(data)
-                except OSError:
-                    pass  # the client gave up (a cancelled long poll)
+                self.send_json(status, body)
 
             do_GET = do_POST
 
@@ -286,14 +293,7 @@ class FakeAssistant:
         self._lock = threading.Lock()
         assistant = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            disable_nagle_algorithm = True
-            wbufsize = -1  # headers and body leave in one write (flushed after each request)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
+        class Handler(_JsonHandler):
             def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
                 with assistant._lock:
@@ -305,15 +305,7 @@ class FakeAssistant:
                     answer = []
                 if isinstance(answer, int):
                     status, answer = answer, {"error": "test"}
-                data = json.dumps(answer).encode()
-                try:
-                    self.send_response(status)
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(data)))
-                    self.end_headers()
-                    self.wfile.write(data)
-                except OSError:
-                    pass
+                self.send_json(status, answer)
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
