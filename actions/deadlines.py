@@ -53,6 +53,21 @@ def best_deadlines(items: List[Dict[str, Any]], text: str, ctx: Dict[str, Any]) 
     return [d for s, d in scored if s == top]
 
 
+def deadline_answer(dispatcher, tracker: Tracker) -> List[Any]:
+    """The deadlines the latest message asks about (a named grant's, or those its words point to), else the
+    coming ones."""
+    ctx, events = update_context(tracker, "deadline")
+    base = kb()
+    items = upcoming(base)
+    chosen = best_deadlines(items, latest_text(tracker), ctx)
+    if chosen:
+        text = "\n".join(_line(d) for d in chosen)
+    else:
+        text = "The coming deadlines:\n" + "\n".join(_line(d) for d in items)
+    dispatcher.utter_message(text=text)
+    return events + [SlotSet("topic", "deadline")]
+
+
 class ActionAnswerDeadline(Action):
     def name(self) -> str:
         return "action_answer_deadline"
@@ -67,13 +82,4 @@ class ActionAnswerDeadline(Action):
 
             ctx, events = update_context(tracker, "fee")
             return events + fee_answer(dispatcher, ctx)
-        ctx, events = update_context(tracker, "deadline")
-        base = kb()
-        items = upcoming(base)
-        chosen = best_deadlines(items, latest_text(tracker), ctx)
-        if chosen:
-            text = "\n".join(_line(d) for d in chosen)
-        else:
-            text = "The coming deadlines:\n" + "\n".join(_line(d) for d in items)
-        dispatcher.utter_message(text=text)
-        return events + [SlotSet("topic", "deadline")]
+        return deadline_answer(dispatcher, tracker)

@@ -8,6 +8,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import button, kb, latest_entities, latest_text, update_context
+from actions.deadlines import deadline_answer
 from actions.fees import fee_answer
 from actions.grants import grant_info, grants_answer
 
@@ -37,11 +38,15 @@ def capabilities_buttons() -> List[dict]:
             button("Going abroad", "ask_outgoing_steps"), button("Talk to a person", "ask_human")]
 
 
+# What a short follow-up must name to continue each open topic.
+FRAGMENT_ENTITIES = {"fee": FEE_ENTITIES, "grants": GRANT_ENTITIES | {"country"}, "deadline": {"grant"}}
+
+
 def is_fragment(tracker: Tracker) -> bool:
-    """A few words that answer the open fee or grant question ('for 3 months', 'in Chile', 'I'm Turkish'),
-    whatever intent the classifier gave them."""
+    """A few words that continue the open fee, grant or deadline question ('for 3 months', 'in Chile', 'I'm
+    Turkish', 'and for Erasmus?' after a deadline), whatever intent the classifier gave them."""
     topic = tracker.get_slot("pending") or tracker.get_slot("topic")
-    relevant = {"fee": FEE_ENTITIES, "grants": GRANT_ENTITIES | {"country"}}.get(topic)
+    relevant = FRAGMENT_ENTITIES.get(topic)
     if not relevant:
         return False
     said = {e.get("entity") for e in latest_entities(tracker)}
@@ -57,6 +62,8 @@ class ActionContinue(Action):
     async def run(self, dispatcher, tracker: Tracker, domain):
         topic = tracker.get_slot("pending") or tracker.get_slot("topic")
         said = {e.get("entity") for e in latest_entities(tracker)}
+        if topic == "deadline" and "grant" in said:
+            return deadline_answer(dispatcher, tracker)
         if topic == "fee" and said and said <= GRANT_ENTITIES | {"country"} and said & GRANT_ENTITIES:
             topic = "grants"
         elif topic not in ("fee", "grants"):
@@ -122,11 +129,4 @@ class ActionClarify(Action):
     def followup(tracker: Tracker) -> Optional[Action]:
         """A few words naming what the open topic needs ('and for Erasmus?' after a deadline, 'in Chile' after
         a grant answer) continue that topic, however unsure the classifier was of their intent."""
-        if is_fragment(tracker):
-            return ActionContinue()
-        said = {e.get("entity") for e in latest_entities(tracker)}
-        if tracker.get_slot("topic") == "deadline" and "grant" in said and len(latest_text(tracker).split()) <= 5:
-            from actions.deadlines import ActionAnswerDeadline
-
-            return ActionAnswerDeadline()
-        return None
+        return ActionContinue() if is_fragment(tracker) else None

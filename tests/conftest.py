@@ -166,27 +166,37 @@ class Assistant:
 
 
 @pytest.fixture(scope="session")
-def assistant(kb_url, tmp_path_factory):
-    """The whole stack, trained model required (`mobility train`; `make test` trains first)."""
+def model_env(kb_url):
+    """What every test of the trained assistant needs: the model (`mobility train`; `make test` trains first)
+    and an environment on the session's knowledge base, without telemetry or an API token."""
     if not runner.MODEL.exists():
         pytest.fail(f"no trained model at {runner.MODEL}: run `.venv/bin/mobility train` (make test does)",
                     pytrace=False)
     mp = pytest.MonkeyPatch()
-    var = tmp_path_factory.mktemp("var")
-    mp.setattr(runner, "VAR", var)
-    mp.setenv("DATABASE_URL", kb_url)
-    mp.setenv("RASA_TELEMETRY_ENABLED", "false")
+    for name, value in {"DATABASE_URL": kb_url, "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "2"}.items():
+        mp.setenv(name, value)
     mp.delenv("RASA_TOKEN", raising=False)
-    a = Assistant(var)
-    try:
-        a.start()
-    except RuntimeError:
-        log = (var / "stack.log").read_text(errors="replace")[-3000:] if (var / "stack.log").exists() else ""
-        mp.undo()
-        pytest.fail(f"the assistant did not start:\n{log}", pytrace=False)
-    yield a
-    a.stop()
+    yield mp
     mp.undo()
+
+
+def tail(path: Path, chars: int = 3000) -> str:
+    return path.read_text(errors="replace")[-chars:] if path.exists() else ""
+
+
+@pytest.fixture(scope="session")
+def assistant(model_env, tmp_path_factory):
+    """The whole stack as `make run` starts it."""
+    var = tmp_path_factory.mktemp("var")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(runner, "VAR", var)
+        a = Assistant(var)
+        try:
+            a.start()
+        except RuntimeError:
+            pytest.fail(f"the assistant did not start:\n{tail(var / 'stack.log')}", pytrace=False)
+        yield a
+        a.stop()
 
 
 def pytest_collection_modifyitems(items: List[pytest.Item]) -> None:

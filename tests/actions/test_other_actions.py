@@ -166,10 +166,7 @@ def test_a_known_city_is_not_taken_for_an_unknown_country(conversation):
 def test_an_unsure_follow_up_naming_a_grant_after_a_deadline_answer_gets_that_grants_deadline(conversation, kb):
     conversation.run(ActionAnswerDeadline(), "When is the deadline for the Priority Country grant?", "ask_deadline")
     turn = conversation.run(ActionClarify(), "and for Erasmus?", "nlu_fallback", confidence=0.38)
-    erasmus = [d for d in upcoming(kb) if "erasmus-plus" in d["grants"]]
-    assert erasmus, "the knowledge base has an Erasmus+ deadline"
-    when = datetime.date.fromisoformat(erasmus[0]["next_date"])
-    assert f"{when.day} {when:%B %Y}" in turn.text
+    assert _erasmus_deadline(kb) in turn.text
     assert not turn.buttons or "Did you mean" not in turn.text
 
 
@@ -183,3 +180,27 @@ def test_an_unsure_fragment_in_a_grant_conversation_continues_it_rather_than_cla
 def test_an_unsure_message_with_no_open_topic_still_gets_the_clarifying_question(conversation):
     turn = conversation.run(ActionClarify(), "and for Erasmus?", "nlu_fallback", confidence=0.38)
     assert "Did you mean" in turn.text and turn.buttons
+
+
+def _erasmus_deadline(kb) -> str:
+    erasmus = [d for d in upcoming(kb) if "erasmus-plus" in d["grants"]]
+    assert erasmus, "the knowledge base has an Erasmus+ deadline"
+    when = datetime.date.fromisoformat(erasmus[0]["next_date"])
+    return f"{when.day} {when:%B %Y}"
+
+
+@pytest.mark.parametrize("action, intent", [(ActionAnswerDeadline, "ask_deadline"), (ActionAnswerTopic, "ask_fee_rules"),
+                                            (ActionContinue, "inform")])
+def test_a_grant_named_after_a_deadline_answer_gets_that_grants_deadline_whatever_the_intent(conversation, kb,
+                                                                                            action, intent):
+    conversation.run(ActionAnswerDeadline(), "When is the deadline for the Priority Country grant?", "ask_deadline")
+    turn = conversation.run(action(), "and for Erasmus?", intent)
+    assert _erasmus_deadline(kb) in turn.text
+    assert turn.slots.get("topic") == "deadline"
+
+
+def test_a_long_question_naming_a_grant_after_a_deadline_answer_is_answered_as_asked(conversation):
+    conversation.run(ActionAnswerDeadline(), "When is the deadline for the Priority Country grant?", "ask_deadline")
+    turn = conversation.run(ActionAnswerTopic(), "who pays the higher tuition fee if I come with an Erasmus grant",
+                            "ask_fee_rules")
+    assert turn.slots.get("topic") == "fee_rules"

@@ -75,25 +75,16 @@ def dovecot() -> Iterator[Dovecot]:
 
 # -- the assistant ------------------------------------------------------------------------------------------
 @pytest.fixture(scope="session")
-def mail_assistant(kb_url, tmp_path_factory):
+def mail_assistant(model_env, tmp_path_factory):
     """The trained assistant in this process with its action server, on the session's knowledge base."""
-    from bot import runner
     from bot.mail.answer import Assistant, AssistantError
 
-    if not runner.MODEL.exists():
-        pytest.fail(f"no trained model at {runner.MODEL}: run `.venv/bin/mobility train` (make test does)",
-                    pytrace=False)
-    mp = pytest.MonkeyPatch()
-    for name, value in {"DATABASE_URL": kb_url, "RASA_TELEMETRY_ENABLED": "false", "LOG_LEVEL": "WARNING",
-                        "TF_CPP_MIN_LOG_LEVEL": "2"}.items():
-        mp.setenv(name, value)
     log = tmp_path_factory.mktemp("mail-assistant") / "actions.log"
-    try:
-        assistant = Assistant(log=log).start()
-    except AssistantError as e:
-        mp.undo()
-        pytest.fail(f"the assistant did not start: {e}\n{log.read_text(errors='replace')[-3000:] if log.exists() else ''}",
-                    pytrace=False)
-    yield assistant
-    assistant.stop()
-    mp.undo()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("LOG_LEVEL", "WARNING")
+        try:
+            assistant = Assistant(log=log).start()
+        except AssistantError as e:
+            pytest.fail(f"the assistant did not start: {e}\n{log.read_text(errors='replace')[-3000:] if log.exists() else ''}", pytrace=False)
+        yield assistant
+        assistant.stop()
