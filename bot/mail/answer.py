@@ -182,6 +182,10 @@ class Assistant:
                 from rasa.core.agent import Agent
                 from rasa.utils.endpoints import EndpointConfig
 
+                from bot import rasa_speedups
+
+                rasa_speedups.install()
+
                 _quiet_logging()
                 with _in_dir(runner.ROOT):  # the model names its spaCy pipeline relative to the project
                     self.agent = Agent.load(str(runner.MODEL), action_endpoint=EndpointConfig(url=self.action_url))

@@ -1,0 +1,69 @@
+"""The project's Rasa entry point validates custom-action responses exactly as Rasa does, with one validator."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import jsonschema
+import pytest
+from rasa.core.actions.action import RemoteAction
+from rasa.utils.endpoints import EndpointConfig
+
+from bot import rasa_speedups, runner
+
+VALID = [
+    {"events": [], "responses": []},
+    {"events": [{"event": "slot", "name": "topic", "value": "fee", "timestamp": None}],
+     "responses": [{"text": "The fee is ...", "buttons": [{"title": "More", "payload": "/ask_fee"}]}]},
+    {"events": [{"event": "bot", "text": "hi"}, {"event": "followup", "name": "action_listen"}]},
+    {},
+]
+INVALID = [
+    {"events": "not a list"},
+    {"events": [{"event": "no_such_event"}]},
+    {"events": [{"event": "slot", "value": 1}]},  # a slot event without its name
+    {"responses": "text"},
+    {"events": [{"event": "slot", "name": 42, "value": 1}]},
+]
+
+
+@pytest.fixture(scope="module")
+def action():
+    rasa_speedups.install()
+    return RemoteAction("action_quote_fee", EndpointConfig(url="http://127.0.0.1:1/webhook"))
+
+
+def rasa_own(result) -> bool:
+    try:
+        jsonschema.validate(result, RemoteAction.action_response_format_spec())
+        return True
+    except jsonschema.ValidationError:
+        return False
+
+
+@pytest.mark.parametrize("result", VALID)
+def test_a_valid_action_response_passes_as_it_does_in_rasa(action, result):
+    assert rasa_own(result)
+    assert action._validate_action_result(result) is True
+
+
+@pytest.mark.parametrize("result", INVALID)
+def test_an_invalid_action_response_is_rejected_with_rasas_message(action, result):
+    assert not rasa_own(result)
+    with pytest.raises(jsonschema.ValidationError, match="Failed to validate Action server response"):
+        action._validate_action_result(result)
+
+
+def test_install_is_idempotent_and_reuses_one_validator(action):
+    patched = RemoteAction._validate_action_result
+    rasa_speedups.install()
+    assert RemoteAction._validate_action_result is patched
+    assert patched.__module__ == "bot.rasa_speedups"
+
+
+def test_the_runner_starts_rasa_through_the_patched_entry_point():
+    cmd = runner._rasa()
+    assert cmd[-2:] == ["-m", "bot.rasa_speedups"]
+    proc = subprocess.run(cmd + ["--version"], cwd=runner.ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "Rasa Version" in proc.stdout and "3.6.21" in proc.stdout
