@@ -78,6 +78,18 @@ RESIDENCE_STATUS = {
     "eea-family-member": ["family member of an EEA citizen", "family member of an EU citizen", "EEA family member"],
     "ukraine-temporary-protection": ["temporary protection", "tijdelijke bescherming"],
 }
+# Words the ruler must not take for a person's nationality or a country: a language community ("Dutch-speaking
+# schools"), a thing described by a nationality adjective ("a Belgian university", "Dutch course"), a region
+# named after a country ("Latin America"). Matched as NOT_ENTITY, which no consumer keeps (the longer match
+# wins over the nationality or country inside it).
+NOT_ENTITY = "not_entity"
+NOT_PERSON_NOUNS = ["speaking", "culture", "cultures", "language", "languages", "course", "courses", "class", "classes",
+                    "lesson", "lessons", "university", "universities", "school", "schools", "institution", "institutions",
+                    "partner", "partners", "government", "law", "city", "cities", "art", "music", "film", "design",
+                    "cuisine", "food", "literature", "history", "taalles", "les", "cursus", "universiteit", "school",
+                    "scholen", "hogeschool", "hogescholen", "overheid", "taal", "sprekende", "talige"]
+REGIONS = ["Latin America", "South America", "North America", "Central America", "Latijns-Amerika", "Zuid-Amerika",
+           "Noord-Amerika", "Midden-Amerika", "Southeast Asia", "South-East Asia", "East Asia", "Zuidoost-Azië"]
 CARDS = ["A", "B", "C", "D", "E", "F", "F+", "H", "K", "L", "M", "N"]
 CARD_WORDS = ["card", "kaart", "residence card", "verblijfskaart", "permit"]
 ORANGE_CARD = ["orange card", "oranje kaart"]
@@ -227,4 +239,10 @@ def entity_patterns(kb: KnowledgeBase) -> List[Dict[str, Any]]:
     pats.append({"label": "academic_year", "pattern": [{"SHAPE": "dddd"}, {"ORTH": {"IN": ["-", "/", "–"]}}, {"SHAPE": {"IN": ["dd", "dddd"]}}]})
     pats.append({"label": "academic_year", "pattern": [{"LOWER": {"REGEX": r"^20\d\d[-/]\d\d(\d\d)?$"}}]})
     pats.append({"label": "academic_year", "pattern": [{"LOWER": {"IN": ["this", "next", "last", "current", "previous"]}}, {"LOWER": "academic", "OP": "?"}, {"LOWER": "year"}]})
+    adjectives = sorted({d.lower() for c in kb.countries.values() for d in c.demonyms if " " not in d}
+                        | {w.lower() for w in NATIONALITY_GROUPS["eea"] + ["Flemish", "Vlaamse", "Vlaams", "Franstalige", "Nederlandstalige"]
+                           if " " not in w})
+    pats.append({"label": NOT_ENTITY, "pattern": [{"LOWER": {"IN": adjectives}}, {"ORTH": "-", "OP": "?"},
+                                                  {"LOWER": {"IN": NOT_PERSON_NOUNS}}]})
+    phrases(NOT_ENTITY, REGIONS)
     return pats

@@ -6,14 +6,21 @@ import asyncio
 import json
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 import pytest
+import yaml
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import common
 from bot.nlp import build_pipeline
+
+ROOT = Path(__file__).resolve().parents[2]
+# The labels Rasa's SpacyEntityExtractor keeps (config.yml), as the action server receives them.
+DIMENSIONS = set(next(c for c in yaml.safe_load((ROOT / "config.yml").read_text())["pipeline"]
+                      if c["name"] == "SpacyEntityExtractor")["dimensions"])
 
 
 @pytest.fixture(scope="session")
@@ -59,7 +66,7 @@ class Conversation:
             intent = m.group(1)
         else:
             ents = [{"entity": e.label_, "value": e.text, "start": e.start_char, "end": e.end_char}
-                    for e in self.nlp(text).ents]
+                    for e in self.nlp(text).ents if e.label_ in DIMENSIONS]
         return {"text": text, "intent": {"name": intent, "confidence": confidence}, "entities": ents,
                 "intent_ranking": ranking or [{"name": intent, "confidence": confidence}]}
 

@@ -1,0 +1,35 @@
+"""The spaCy pipeline built from the knowledge base finds people's nationalities and countries, and not the
+language communities, regions and things that only share their words."""
+from __future__ import annotations
+
+import pytest
+
+from conftest import DIMENSIONS
+
+
+def found(nlp, text):
+    return {(e.label_, e.text) for e in nlp(text).ents if e.label_ in DIMENSIONS}
+
+
+@pytest.mark.parametrize("text, label", [
+    ("exchange between Dutch-speaking and French-speaking schools in Belgium", "nationality"),
+    ("is there a course on Belgian culture", "nationality"),
+    ("can I as a teacher do a training week at a European university", "nationality"),
+    ("which Dutch course can exchange students take", "nationality"),
+    ("are there partner schools in Latin America", "country"),
+    ("any partners in South America?", "country"),
+])
+def test_words_that_only_look_like_a_nationality_or_country_are_not_taken_for_one(nlp, text, label):
+    assert not {e for e in found(nlp, text) if e[0] == label}
+
+
+@pytest.mark.parametrize("text, entity", [
+    ("I'm Dutch, what is my fee", ("nationality", "Dutch")),
+    ("fee for a Belgian student", ("nationality", "Belgian")),
+    ("I'm a European student", ("nationality", "European")),
+    ("a grant for studying in America", ("country", "America")),
+    ("I live in the German-speaking Community", ("community", "German-speaking Community")),
+    ("an internship in Japan for a semester", ("country", "Japan")),
+])
+def test_people_places_and_communities_are_still_found(nlp, text, entity):
+    assert entity in found(nlp, text)
