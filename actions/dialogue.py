@@ -40,17 +40,24 @@ def capabilities_buttons() -> List[dict]:
 
 # What a short follow-up must name to continue each open topic.
 FRAGMENT_ENTITIES = {"fee": FEE_ENTITIES, "grants": GRANT_ENTITIES | {"country"}, "deadline": {"grant"}}
+DEADLINE_FOLLOWUP_INTENTS = {"inform", "nlu_fallback", "ask_deadline"}
 
 
 def is_fragment(tracker: Tracker) -> bool:
     """A few words that continue the open fee, grant or deadline question ('for 3 months', 'in Chile', 'I'm
-    Turkish', 'and for Erasmus?' after a deadline), whatever intent the classifier gave them."""
+    Turkish', 'and for Erasmus?' after a deadline), whatever intent the classifier gave them.
+
+    A deadline is continued more strictly: by a grant's name and nothing else, and only where the classifier
+    saw no other question ('Erasmus for staff mobility?' asks about staff mobility)."""
     topic = tracker.get_slot("pending") or tracker.get_slot("topic")
     relevant = FRAGMENT_ENTITIES.get(topic)
-    if not relevant:
+    if not relevant or len(latest_text(tracker).split()) > 5:
         return False
     said = {e.get("entity") for e in latest_entities(tracker)}
-    return bool(said & relevant) and len(latest_text(tracker).split()) <= 5
+    if topic == "deadline":
+        intent = ((tracker.latest_message or {}).get("intent") or {}).get("name")
+        return bool(said) and said <= relevant and intent in DEADLINE_FOLLOWUP_INTENTS
+    return bool(said & relevant)
 
 
 class ActionContinue(Action):
@@ -62,7 +69,7 @@ class ActionContinue(Action):
     async def run(self, dispatcher, tracker: Tracker, domain):
         topic = tracker.get_slot("pending") or tracker.get_slot("topic")
         said = {e.get("entity") for e in latest_entities(tracker)}
-        if topic == "deadline" and "grant" in said:
+        if topic == "deadline" and is_fragment(tracker):
             return deadline_answer(dispatcher, tracker)
         if topic == "fee" and said and said <= GRANT_ENTITIES | {"country"} and said & GRANT_ENTITIES:
             topic = "grants"

@@ -8,6 +8,7 @@ the same ValidationError. Measured by `make bench` (turn latency over REST); see
 """
 from __future__ import annotations
 
+import os
 from typing import Any, Dict, Text
 
 _installed = False
@@ -18,7 +19,8 @@ def install() -> None:
     global _installed
     if _installed:
         return
-    from jsonschema import ValidationError, validators
+    from jsonschema import validators
+    from jsonschema.exceptions import best_match
     from rasa.core.actions.action import RemoteAction
     from rasa.shared.constants import DOCS_BASE_URL
 
@@ -31,22 +33,23 @@ def install() -> None:
             cls = validators.validator_for(schema)
             cls.check_schema(schema)  # once, as jsonschema.validate does on every call
             validator = cache[type(self)] = cls(schema)
-        try:
-            validator.validate(result)
+        error = best_match(validator.iter_errors(result))  # the error jsonschema.validate would raise
+        if error is None:
             return True
-        except ValidationError as e:  # the message Rasa's own validation gives
-            e.message += (
-                ". Failed to validate Action server response from API, "
-                "make sure your response from the Action endpoint is valid. "
-                f"For more information about the format visit {DOCS_BASE_URL}/custom-actions"
-            )
-            raise e
+        error.message += (  # and the message Rasa adds to it
+            ". Failed to validate Action server response from API, "
+            "make sure your response from the Action endpoint is valid. "
+            f"For more information about the format visit {DOCS_BASE_URL}/custom-actions"
+        )
+        raise error
 
     RemoteAction._validate_action_result = _validate_action_result
     _installed = True
 
 
 def main() -> None:
+    # As rasa.__main__ does, but before install() imports TensorFlow (through rasa.core.actions).
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     install()
     from rasa.__main__ import main as rasa_main
 

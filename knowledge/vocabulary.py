@@ -79,15 +79,17 @@ RESIDENCE_STATUS = {
     "ukraine-temporary-protection": ["temporary protection", "tijdelijke bescherming"],
 }
 # Words the ruler must not take for a person's nationality or a country: a language community ("Dutch-speaking
-# schools"), a thing described by a nationality adjective ("a Belgian university", "Dutch course"), a region
-# named after a country ("Latin America"). Matched as NOT_ENTITY, which no consumer keeps (the longer match
-# wins over the nationality or country inside it).
+# schools"), a thing described by a nationality adjective ("Belgian culture", "a Dutch course", "at a European
+# university"), a region named after a country ("Latin America"). Matched as NOT_ENTITY, which no consumer
+# keeps (the longer match wins over the nationality or country inside it). Subjects stay out ("a Mexican art
+# student" is Mexican), and so does an institution followed by "student" ("a Dutch university student").
 NOT_ENTITY = "not_entity"
-NOT_PERSON_NOUNS = ["speaking", "culture", "cultures", "language", "languages", "course", "courses", "class", "classes",
-                    "lesson", "lessons", "university", "universities", "school", "schools", "institution", "institutions",
-                    "partner", "partners", "government", "law", "city", "cities", "art", "music", "film", "design",
-                    "cuisine", "food", "literature", "history", "taalles", "les", "cursus", "universiteit", "school",
-                    "scholen", "hogeschool", "hogescholen", "overheid", "taal", "sprekende", "talige"]
+LANGUAGE_WORDS = ["speaking", "sprekende", "talige", "culture", "cultures", "language", "languages", "taal", "course",
+                  "courses", "cursus", "class", "classes", "lesson", "lessons", "les", "taalles", "government",
+                  "overheid", "city", "cities"]
+INSTITUTION_WORDS = ["university", "universities", "universiteit", "school", "schools", "scholen", "hogeschool",
+                     "hogescholen", "institution", "institutions"]
+STUDENT_WORDS = ["student", "students", "studenten", "student's", "students'"]
 REGIONS = ["Latin America", "South America", "North America", "Central America", "Latijns-Amerika", "Zuid-Amerika",
            "Noord-Amerika", "Midden-Amerika", "Southeast Asia", "South-East Asia", "East Asia", "Zuidoost-Azië"]
 CARDS = ["A", "B", "C", "D", "E", "F", "F+", "H", "K", "L", "M", "N"]
@@ -242,7 +244,10 @@ def entity_patterns(kb: KnowledgeBase) -> List[Dict[str, Any]]:
     adjectives = sorted({d.lower() for c in kb.countries.values() for d in c.demonyms if " " not in d}
                         | {w.lower() for w in NATIONALITY_GROUPS["eea"] + ["Flemish", "Vlaamse", "Vlaams", "Franstalige", "Nederlandstalige"]
                            if " " not in w})
-    pats.append({"label": NOT_ENTITY, "pattern": [{"LOWER": {"IN": adjectives}}, {"ORTH": "-", "OP": "?"},
-                                                  {"LOWER": {"IN": NOT_PERSON_NOUNS}}]})
+    adjective = {"LOWER": {"IN": adjectives}}
+    pats.append({"label": NOT_ENTITY, "pattern": [adjective, {"ORTH": "-", "OP": "?"}, {"LOWER": {"IN": LANGUAGE_WORDS}}]})
+    # "a European university?" but not "a Dutch university student" (nor a name right after: "Belgian school Erasmus").
+    pats.append({"label": NOT_ENTITY, "pattern": [adjective, {"LOWER": {"IN": INSTITUTION_WORDS}},
+                                                  {"LOWER": {"NOT_IN": STUDENT_WORDS}, "IS_TITLE": False}]})
     phrases(NOT_ENTITY, REGIONS)
     return pats

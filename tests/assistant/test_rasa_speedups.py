@@ -24,6 +24,7 @@ INVALID = [
     {"events": [{"event": "slot", "value": 1}]},  # a slot event without its name
     {"responses": "text"},
     {"events": [{"event": "slot", "name": 42, "value": 1}]},
+    {"events": [{"event": "slot"}], "responses": [1]},  # two errors: the same one is reported
 ]
 
 
@@ -33,25 +34,29 @@ def action():
     return RemoteAction("action_quote_fee", EndpointConfig(url="http://127.0.0.1:1/webhook"))
 
 
-def rasa_own(result) -> bool:
+def rasa_own(result):
+    """None for a valid result, else the error jsonschema.validate (Rasa's own check) raises."""
     try:
         jsonschema.validate(result, RemoteAction.action_response_format_spec())
-        return True
-    except jsonschema.ValidationError:
-        return False
+        return None
+    except jsonschema.ValidationError as e:
+        return e
 
 
 @pytest.mark.parametrize("result", VALID)
 def test_a_valid_action_response_passes_as_it_does_in_rasa(action, result):
-    assert rasa_own(result)
+    assert rasa_own(result) is None
     assert action._validate_action_result(result) is True
 
 
 @pytest.mark.parametrize("result", INVALID)
 def test_an_invalid_action_response_is_rejected_with_rasas_message(action, result):
-    assert not rasa_own(result)
-    with pytest.raises(jsonschema.ValidationError, match="Failed to validate Action server response"):
+    expected = rasa_own(result)
+    assert expected is not None
+    with pytest.raises(jsonschema.ValidationError, match="Failed to validate Action server response") as raised:
         action._validate_action_result(result)
+    assert raised.value.message.startswith(expected.message + ". ")
+    assert list(raised.value.absolute_path) == list(expected.absolute_path)
 
 
 def test_install_is_idempotent_and_reuses_one_validator(action):
