@@ -7,7 +7,7 @@
   `rasa init` assistant served on the same machine in the same run.
 - Server memory (RSS of the Rasa server and the action server) and time from start to first answer.
 
-usage: scripts/bench.py [--skip-cv] [--default-split] [--rounds N]
+usage: scripts/bench.py [--skip-cv] [--skip-default | --default-split] [--rounds N]
 Results: a table on stdout, and var/bench/results.json.
 """
 from __future__ import annotations
@@ -279,6 +279,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     ap.add_argument("--skip-cv", action="store_true", help="skip the NLU cross-validation (the slow part)")
     ap.add_argument("--default-split", action="store_true",
                     help="compare with Rasa's default pipeline on one 80/20 split (both pipelines) instead of 5 folds")
+    ap.add_argument("--skip-default", action="store_true",
+                    help="leave out Rasa's default pipeline (hours for 5 folds on 2 cores)")
     ap.add_argument("--rounds", type=int, default=5, help="rounds over the questions for latency (default 5)")
     args = ap.parse_args(argv)
     OUT.mkdir(parents=True, exist_ok=True)
@@ -299,7 +301,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     print("serving: the stock `rasa init` assistant ...", flush=True)
     results["serve_stock"] = bench_stock(args.rounds)
     save()
-    if not args.skip_cv:  # the slowest stage last (a 2-layer transformer DIET with entity recognition)
+    if not args.skip_cv and not args.skip_default:  # the slowest stage last (a 2-layer transformer DIET with entity recognition)
         if args.default_split:
             split = split_data(OUT / "split")
             print("NLU, one 80/20 split: config.yml and Rasa's default pipeline ...", flush=True)
