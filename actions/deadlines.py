@@ -78,8 +78,7 @@ class ActionAnswerDeadline(Action):
         if is_fragment(tracker):
             return await ActionContinue().run(dispatcher, tracker, domain)
         if is_fee_question(tracker):
-            from actions.fees import fee_answer
+            from actions.fees import answer_fee_question
 
-            ctx, events = update_context(tracker, "fee")
-            return events + fee_answer(dispatcher, ctx)
+            return answer_fee_question(dispatcher, tracker)
         return deadline_answer(dispatcher, tracker)

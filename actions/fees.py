@@ -123,13 +123,36 @@ def fee_answer(dispatcher: CollectingDispatcher, ctx: Dict[str, Any]) -> List[An
     return events + [SlotSet("pending", None)]
 
 
+# "How do I pay my tuition?" asks how to pay, not how much: a way of paying asked for, and no amount.
+PAYMENT_HOW = re.compile(r"\b(how|where|via|through|hoe|waar)\b(\W+\w+){0,3}?\W+(pay|paying|payment|betaal|betalen)\b"
+                         r"|\b(pay|paying|betalen|betaal)\b.{0,30}\b(by|with|via|through|online|from abroad|bank transfer"
+                         r"|credit card|flywire|overschrijving)\b", re.I)
+AMOUNT = re.compile(r"\b(how much|what (is|will|would|do|does|should)|amount|cost|costs|price|hoeveel|wat kost|bedrag"
+                    r"|less|lower|reduced|cheaper|minder|instal+ments?|afbetaling)\b", re.I)
+
+
+def is_payment_question(text: str) -> bool:
+    return bool(PAYMENT_HOW.search(text)) and not AMOUNT.search(text)
+
+
+def answer_fee_question(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[Any]:
+    """A question about one's tuition: how it is paid (the invoice topic), or else a quote."""
+    text = latest_text(tracker)
+    if is_payment_question(text):
+        from actions.topics import topic_answer
+
+        ctx, events = update_context(tracker, None)
+        return events + topic_answer(dispatcher, "invoice", ctx.get("institution"), ctx.get("academic_year"), text)
+    ctx, events = update_context(tracker, "fee")
+    return events + fee_answer(dispatcher, ctx)
+
+
 class ActionQuoteFee(Action):
     def name(self) -> str:
         return "action_quote_fee"
 
     async def run(self, dispatcher, tracker: Tracker, domain):
-        ctx, events = update_context(tracker, "fee")
-        return events + fee_answer(dispatcher, ctx)
+        return answer_fee_question(dispatcher, tracker)
 
 
 class ActionAnswerInstalments(Action):

@@ -84,10 +84,9 @@ class ActionAnswerTopic(Action):
             return await ActionContinue().run(dispatcher, tracker, domain)
         intent = (tracker.latest_message.get("intent") or {}).get("name")
         if intent in GRANT_STATUS_INTENTS and is_fee_question(tracker):
-            from actions.fees import fee_answer
+            from actions.fees import answer_fee_question
 
-            ctx, events = update_context(tracker, "fee")
-            return events + fee_answer(dispatcher, ctx)
+            return answer_fee_question(dispatcher, tracker)
         ctx, events = update_context(tracker, None)
         topic = INTENT_TOPICS.get(intent)
         if not topic:

@@ -152,3 +152,27 @@ def test_a_2023_24_higher_fee_quote_tells_the_exceptions_the_engine_notes(conver
     assert q["notes"], "the engine should note the 2023-24 exceptions to the higher fee"
     assert eur(q["total"]) in turn.text
     assert all(note in turn.text for note in q["notes"])
+
+
+@pytest.mark.parametrize("text", ["How do I pay my tuition at KdG?", "can I pay the tuition by bank transfer?",
+                                  "where do I pay my studiegeld", "hoe betaal ik mijn inschrijvingsgeld"])
+def test_how_to_pay_gets_the_invoice_and_payment_answer_not_a_quote(conversation, text):
+    turn = conversation.run(ActionQuoteFee(), text, "ask_fee")
+    assert turn.slots.get("topic") == "invoice"
+    assert "×" not in turn.text
+
+
+@pytest.mark.parametrize("text", ["How much do I pay for 60 credits at KdG as a Belgian?",
+                                  "what do I pay at KdG for 60 credits, I'm Belgian",
+                                  "how do I pay less tuition at KdG, I'm Belgian and a scholarship student"])
+def test_how_much_to_pay_still_gets_a_quote(conversation, text):
+    turn = conversation.run(ActionQuoteFee(), text, "ask_fee")
+    assert turn.slots.get("topic") == "fee"
+
+
+def test_how_to_pay_classified_as_fee_rules_also_gets_the_payment_answer(conversation):
+    from actions.topics import ActionAnswerTopic
+
+    turn = conversation.run(ActionAnswerTopic(), "how can I pay the tuition as a non-EU student with the higher fee",
+                            "ask_fee_rules")
+    assert turn.slots.get("topic") == "invoice"
