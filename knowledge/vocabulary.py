@@ -90,6 +90,11 @@ LANGUAGE_WORDS = ["speaking", "sprekende", "talige", "culture", "cultures", "lan
 INSTITUTION_WORDS = ["university", "universities", "universiteit", "school", "schools", "scholen", "hogeschool",
                      "hogescholen", "institution", "institutions"]
 STUDENT_WORDS = ["student", "students", "studenten", "student's", "students'"]
+# "per study credit" is about credits, not the activity study; "Survival Dutch", "taught in English" name a
+# language, not a nationality.
+NOT_ENTITY_PHRASES = ["study credit", "study credits", "study point", "study points"]
+LANGUAGE_USE = ["survival", "learn", "learning", "speak", "speaks", "in", "taught", "basic", "beginner", "beginners"]
+LANGUAGES = ["dutch", "english", "french", "german", "spanish", "italian", "nederlands", "engels", "frans", "duits"]
 REGIONS = ["Latin America", "South America", "North America", "Central America", "Latijns-Amerika", "Zuid-Amerika",
            "Noord-Amerika", "Midden-Amerika", "Southeast Asia", "South-East Asia", "East Asia", "Zuidoost-Azië"]
 CARDS = ["A", "B", "C", "D", "E", "F", "F+", "H", "K", "L", "M", "N"]
@@ -249,5 +254,6 @@ def entity_patterns(kb: KnowledgeBase) -> List[Dict[str, Any]]:
     # "a European university?" but not "a Dutch university student" (nor a name right after: "Belgian school Erasmus").
     pats.append({"label": NOT_ENTITY, "pattern": [adjective, {"LOWER": {"IN": INSTITUTION_WORDS}},
                                                   {"LOWER": {"NOT_IN": STUDENT_WORDS}, "IS_TITLE": False}]})
-    phrases(NOT_ENTITY, REGIONS)
+    phrases(NOT_ENTITY, REGIONS + NOT_ENTITY_PHRASES)
+    pats.append({"label": NOT_ENTITY, "pattern": [{"LOWER": {"IN": LANGUAGE_USE}}, {"LOWER": {"IN": LANGUAGES}}]})
     return pats

@@ -19,6 +19,10 @@ def found(nlp, text):
     ("which Dutch course can exchange students take", "nationality"),
     ("are there partner schools in Latin America", "country"),
     ("any partners in South America?", "country"),
+    ("what is Survival Dutch?", "nationality"),
+    ("which masters are taught in English", "nationality"),
+    ("do I need to speak Dutch for an exchange at KASK", "nationality"),
+    ("extra fee per study credit with no learning credit left", "activity"),
 ])
 def test_words_that_only_look_like_a_nationality_or_country_are_not_taken_for_one(nlp, text, label):
     assert not {e for e in found(nlp, text) if e[0] == label}
@@ -35,6 +39,9 @@ def test_words_that_only_look_like_a_nationality_or_country_are_not_taken_for_on
     ("I'm a Dutch university student", ("nationality", "Dutch")),
     ("an Italian music student on Erasmus", ("nationality", "Italian")),
     ("Chinese partner university students", ("nationality", "Chinese")),
+    ("I'm Dutch and in Ghent for a semester", ("nationality", "Dutch")),
+    ("fee for 60 study credits", ("credits", "60 study credits")),
+    ("a grant to study in Japan", ("activity", "study")),
     ("an internship in Japan for a semester", ("country", "Japan")),
 ])
 def test_people_places_and_communities_are_still_found(nlp, text, entity):
