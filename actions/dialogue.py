@@ -1,7 +1,7 @@
 """Dialogue actions: follow-ups that continue the topic, clarification when unsure, hand-off to a person."""
 from __future__ import annotations
 
-from typing import Any, List, Optional
+from typing import Any, List
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
@@ -116,9 +116,8 @@ class ActionClarify(Action):
         return "action_clarify"
 
     async def run(self, dispatcher, tracker: Tracker, domain):
-        followup = self.followup(tracker)
-        if followup is not None:
-            return await followup.run(dispatcher, tracker, domain)
+        if is_fragment(tracker):  # a few words naming what the open topic needs, however unsure the classifier
+            return await ActionContinue().run(dispatcher, tracker, domain)
         _, events = update_context(tracker, tracker.get_slot("topic"))
         previous = [e.get("name") for e in tracker.events if e.get("event") == "action"
                     and e.get("name") not in ("action_listen", None)][-1:]
@@ -132,8 +131,3 @@ class ActionClarify(Action):
         dispatcher.utter_message(text="I'm not sure I understood. Did you mean one of these?", buttons=buttons)
         return events
 
-    @staticmethod
-    def followup(tracker: Tracker) -> Optional[Action]:
-        """A few words naming what the open topic needs ('and for Erasmus?' after a deadline, 'in Chile' after
-        a grant answer) continue that topic, however unsure the classifier was of their intent."""
-        return ActionContinue() if is_fragment(tracker) else None

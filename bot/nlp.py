@@ -14,6 +14,16 @@ from knowledge.kb import KnowledgeBase
 from knowledge.vocabulary import entity_patterns
 
 SPACY_DIR = Path(__file__).resolve().parent.parent / "models" / "spacy" / "mobility_en"
+CONFIG = Path(__file__).resolve().parent.parent / "config.yml"
+
+
+def extractor_labels() -> set:
+    """The entity labels Rasa's SpacyEntityExtractor keeps (its `dimensions` in config.yml): what the action
+    server receives of the ruler's entities (helper labels such as not_entity never reach it)."""
+    import yaml
+
+    pipeline = yaml.safe_load(CONFIG.read_text())["pipeline"]
+    return set(next(c for c in pipeline if c["name"] == "SpacyEntityExtractor")["dimensions"])
 
 
 def build_pipeline(kb: KnowledgeBase):

@@ -108,12 +108,12 @@ def entity_scores(nlu_dir: Path = ROOT / "data" / "nlu") -> Dict[str, float]:
     SpacyEntityExtractor out of its evaluation (it treats it as pretrained); its patterns come from the
     knowledge base, not from these examples, so no cross-validation is needed."""
     import spacy
-    import yaml
     from rasa.shared.nlu.training_data.loading import load_data
 
-    labels = set(next(c for c in yaml.safe_load((ROOT / "config.yml").read_text())["pipeline"]
-                      if c["name"] == "SpacyEntityExtractor")["dimensions"])
-    nlp = spacy.load(ROOT / "models" / "spacy" / "mobility_en")
+    from bot.nlp import SPACY_DIR, extractor_labels
+
+    labels = extractor_labels()
+    nlp = spacy.load(SPACY_DIR)
     tp = fp = fn = 0
     for message in load_data(str(nlu_dir)).intent_examples:
         gold = {(e["start"], e["end"], e["entity"]) for e in message.get("entities") or [] if e["entity"] in labels}

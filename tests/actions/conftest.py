@@ -6,21 +6,16 @@ import asyncio
 import json
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 import pytest
-import yaml
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import common
-from bot.nlp import build_pipeline
+from bot.nlp import build_pipeline, extractor_labels
 
-ROOT = Path(__file__).resolve().parents[2]
-# The labels Rasa's SpacyEntityExtractor keeps (config.yml), as the action server receives them.
-DIMENSIONS = set(next(c for c in yaml.safe_load((ROOT / "config.yml").read_text())["pipeline"]
-                      if c["name"] == "SpacyEntityExtractor")["dimensions"])
+DIMENSIONS = extractor_labels()  # the labels the action server receives
 
 
 @pytest.fixture(scope="session")
