@@ -277,10 +277,11 @@ def fmt(x: Optional[float], digits: int = 3) -> str:
 def main(argv: Optional[List[str]] = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--skip-cv", action="store_true", help="skip the NLU cross-validation (the slow part)")
-    ap.add_argument("--default-split", action="store_true",
-                    help="compare with Rasa's default pipeline on one 80/20 split (both pipelines) instead of 5 folds")
-    ap.add_argument("--skip-default", action="store_true",
-                    help="leave out Rasa's default pipeline (hours for 5 folds on 2 cores)")
+    default = ap.add_mutually_exclusive_group()
+    default.add_argument("--default-split", action="store_true",
+                         help="compare with Rasa's default pipeline on one 80/20 split (both pipelines) instead of 5 folds")
+    default.add_argument("--skip-default", action="store_true",
+                         help="leave out Rasa's default pipeline (hours for 5 folds on 2 cores)")
     ap.add_argument("--rounds", type=int, default=5, help="rounds over the questions for latency (default 5)")
     args = ap.parse_args(argv)
     OUT.mkdir(parents=True, exist_ok=True)
