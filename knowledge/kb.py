@@ -6,7 +6,7 @@ import unicodedata
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import cached_property
-from typing import Any, Dict, Iterable, List, Optional
+from typing import Any, Callable, Dict, Iterable, List, Optional
 
 from sqlalchemy import inspect, select
 from sqlalchemy.engine import Engine
@@ -45,10 +45,21 @@ class SourceRef:
 
 
 class KnowledgeBase:
-    """Read-only access to the facts; one instance per engine, queries open short sessions."""
+    """Read-only access to the facts; one instance per engine, queries open short sessions.
+
+    Reference tables (sources, countries, grants, fee parameters and residence rules of a year...) are read
+    once per instance: a fee quote asks for the same year's parameters several times, and the facts do not
+    change under an instance (a rebuilt knowledge base is read by a new one, as `open_kb` returns).
+    """
 
     def __init__(self, engine: Engine):
         self.engine = engine
+        self._memo: Dict[Any, Any] = {}
+
+    def _once(self, key: Any, load: Callable[[], Any]) -> Any:
+        if key not in self._memo:
+            self._memo[key] = load()
+        return self._memo[key]
 
     # -- plumbing ---------------------------------------------------------------------------
     def _all(self, stmt) -> List[Any]:
@@ -87,17 +98,18 @@ class KnowledgeBase:
     # -- fees ---------------------------------------------------------------------------------
     def fee_years(self, institution: str) -> List[str]:
         stmt = select(m.FeeParameter.academic_year).where(m.FeeParameter.institution == institution).distinct()
-        with Session(self.engine) as s:
-            return sorted(s.execute(stmt).scalars().all())
+        return list(self._once(("fee_years", institution), lambda: sorted(self._all(stmt))))
 
     def fee_parameters(self, institution: str, academic_year: str) -> Dict[str, Param]:
-        stmt = select(m.FeeParameter).where(m.FeeParameter.institution == institution,
-                                            m.FeeParameter.academic_year == academic_year)
-        out = {}
-        for p in self._all(stmt):
-            value = Decimal(p.amount) if p.amount is not None else p.value
-            out[p.name] = Param(p.name, value, p.source_id, p.description)
-        return out
+        def load() -> Dict[str, Param]:
+            stmt = select(m.FeeParameter).where(m.FeeParameter.institution == institution,
+                                                m.FeeParameter.academic_year == academic_year)
+            out = {}
+            for p in self._all(stmt):
+                value = Decimal(p.amount) if p.amount is not None else p.value
+                out[p.name] = Param(p.name, value, p.source_id, p.description)
+            return out
+        return dict(self._once(("fee_parameters", institution, academic_year), load))
 
     def stated_totals(self, institution: Optional[str] = None) -> List[m.StatedTotal]:
         stmt = select(m.StatedTotal)
@@ -108,7 +120,8 @@ class KnowledgeBase:
     def residence_rules(self, institution: str, academic_year: str) -> List[m.ResidenceRule]:
         stmt = select(m.ResidenceRule).where(m.ResidenceRule.institution == institution,
                                              m.ResidenceRule.academic_year == academic_year)
-        return self._all(stmt.order_by(m.ResidenceRule.id))
+        return list(self._once(("residence_rules", institution, academic_year),
+                               lambda: self._all(stmt.order_by(m.ResidenceRule.id))))
 
     # -- countries ----------------------------------------------------------------------------
     @cached_property

@@ -1,0 +1,52 @@
+"""The knowledge base reads a year's fee tables once per instance: later quotes of that year run no SQL,
+give the same answer as a fresh instance, and never mix years or share mutable results with callers."""
+from __future__ import annotations
+
+from typing import List
+
+import pytest
+from sqlalchemy import event
+
+from knowledge import KnowledgeBase, make_engine
+from knowledge.fees import quote
+
+NON_EEA_60 = {"institution": "kdg", "nationality": "BR", "credits": 60}
+
+
+@pytest.fixture()
+def counted(kb_url):
+    """A fresh KnowledgeBase and the list of SQL statements its engine runs."""
+    engine = make_engine(kb_url)
+    statements: List[str] = []
+    event.listen(engine, "before_cursor_execute", lambda conn, cursor, sql, *rest: statements.append(sql))
+    yield KnowledgeBase(engine), statements
+    engine.dispose()
+
+
+def test_a_second_quote_of_the_same_year_runs_no_sql(counted, today):
+    kb, statements = counted
+    first = quote(kb, {**NON_EEA_60, "academic_year": "2026-27"}, today=today)
+    assert statements, "the first quote reads the tables"
+    statements.clear()
+    again = quote(kb, {**NON_EEA_60, "academic_year": "2026-27"}, today=today)
+    assert statements == []
+    assert again == first
+
+
+@pytest.mark.parametrize("years", [("2026-27", "2023-24"), ("2023-24", "2026-27")])
+def test_years_read_one_after_the_other_are_not_mixed(counted, kb_url, today, years):
+    kb, _ = counted
+    for year in years:
+        fresh = KnowledgeBase(make_engine(kb_url))
+        assert quote(kb, {**NON_EEA_60, "academic_year": year}, today=today) == \
+            quote(fresh, {**NON_EEA_60, "academic_year": year}, today=today)
+
+
+def test_callers_cannot_change_what_the_next_caller_reads(counted):
+    kb, _ = counted
+    params = kb.fee_parameters("kdg", "2026-27")
+    rules = kb.residence_rules("kdg", "2026-27")
+    years = kb.fee_years("kdg")
+    params.clear(), rules.clear(), years.clear()
+    assert kb.fee_parameters("kdg", "2026-27") and kb.residence_rules("kdg", "2026-27")
+    assert kb.fee_years("kdg") == ["2023-24", "2026-27"]
