@@ -81,6 +81,7 @@ def update_context(tracker: Tracker, topic: Optional[str]) -> Tuple[Dict[str, An
     ctx = context(tracker)
     text = latest_text(tracker)
     new: Dict[str, Any] = {}
+    city: Optional[Tuple[str, str]] = None
     for ent in latest_entities(tracker):
         name, raw = ent.get("entity"), _raw(ent, text)
         value = str(ent.get("value") or raw)
@@ -99,6 +100,11 @@ def update_context(tracker: Tracker, topic: Optional[str]) -> Tuple[Dict[str, An
                 new["nationality"] = code
             else:
                 new["destination"] = code
+        elif name == "city":
+            # A city names where the user goes ("an internship in Tokyo"), never their nationality.
+            code = base.resolve_city(raw) or base.resolve_city(value)
+            if code and not FROM_COUNTRY.search(_before(text, ent)):
+                city = (raw, code)
         elif name == "community":
             com = base.resolve_community(raw) or base.resolve_community(value)
             if com:
@@ -155,6 +161,9 @@ def update_context(tracker: Tracker, topic: Optional[str]) -> Tuple[Dict[str, An
         m = re.fullmatch(r"\D*?\b(\d{1,2})\b(?!\s*(€|eur|euro|%|week|year|jaar))\D*", text, re.I)
         if m and ctx.get("destination") and 1 <= int(m.group(1)) <= 24 and len(text.split()) <= 6:
             new["months"], new["duration_label"] = int(m.group(1)), f"{m.group(1)} months"
+    if city and topic != "fee" and "destination" not in new:  # a country or Community named too wins
+        new["destination"] = city[1]
+        ctx["city"] = city[0]
     ctx.update(new)
     events = [SlotSet(k, v) for k, v in new.items()]
     if not ({"nationality", "destination"} & set(new)):
@@ -167,7 +176,8 @@ def unknown_place(base: KnowledgeBase, text: str) -> Optional[str]:
     for m in NAMED_PLACE.finditer(text):
         name = m.group(1)
         first = fold(name.split()[0])
-        if first in NOT_COUNTRIES or base.resolve_country(name) or base.resolve_country(name.split()[0]):
+        if first in NOT_COUNTRIES or any(resolve(n) for resolve in (base.resolve_country, base.resolve_city)
+                                         for n in (name, name.split()[0])):
             continue
         if base.resolve_institution(name) or base.resolve_community(name) or base.resolve_grant(name):
             continue

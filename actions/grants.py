@@ -78,6 +78,8 @@ def grants_answer(dispatcher: CollectingDispatcher, ctx: Dict[str, Any]) -> List
         return events
     result["duration_label"] = ctx.get("duration_label")
     place = result["destination"]["name"]
+    if ctx.get("city"):
+        place = f"{ctx['city']}, {place}"
     what = ctx.get("activity") or "a stay"
     span = f" of {ctx['duration_label']}" if ctx.get("duration_label") else ""
     lines = grant_lines(result)

@@ -155,6 +155,18 @@ class KnowledgeBase:
         key = re.sub(r"^the ", "", key)
         return self._country_names.get(key) or self._demonyms.get(key)
 
+    @cached_property
+    def cities(self) -> Dict[str, m.City]:
+        return {c.name: c for c in self._all(select(m.City))}
+
+    @cached_property
+    def _city_names(self) -> Dict[str, str]:
+        return {fold(n): c.country for c in self.cities.values() for n in [c.name, *c.names]}
+
+    def resolve_city(self, text: str) -> Optional[str]:
+        """The code of the country a city is in ("Oslo" -> NO), from its English, local or Dutch name."""
+        return self._city_names.get(fold(text)) if text else None
+
     def is_eea(self, code: str) -> bool:
         return bool(self.countries[code].eea)
 

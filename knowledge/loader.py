@@ -7,7 +7,7 @@ import re
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Union
+from typing import Any, Callable, Dict, List, Optional, Union
 
 import yaml
 from pydantic import BaseModel, Extra, StrictBool, ValidationError, root_validator, validator
@@ -15,6 +15,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from knowledge import models as m
+from knowledge.kb import fold
 
 DATA_DIR = Path(os.environ.get("MOBILITY_KB_DATA", Path(__file__).resolve().parent / "data"))
 YEAR_PATTERN = r"^\d{4}-\d{2}$"
@@ -107,6 +108,12 @@ class FeeFileIn(_Strict):
     currency: str
     parameters: Dict[str, ParameterIn]
     stated_totals: List[StatedTotalIn] = []
+
+
+class CityIn(_Strict):
+    name: str
+    country: str
+    names: List[str]
 
 
 class CountryIn(_Strict):
@@ -274,6 +281,9 @@ def load_all(data_dir: Path = DATA_DIR) -> Dict[str, Any]:
     countries_raw = _read(data_dir / "countries.yaml", "countries", "source")
     countries = [_parse(CountryIn, c, f"countries.yaml: {c.get('code', i) if isinstance(c, dict) else i}")
                  for i, c in enumerate(countries_raw["countries"])]
+    cities_raw = _read(data_dir / "cities.yaml", "cities", "source")
+    cities = [_parse(CityIn, c, f"cities.yaml: {c.get('name', i) if isinstance(c, dict) else i}")
+              for i, c in enumerate(cities_raw["cities"])]
     residence = [_parse(ResidenceIn, r, f"residence.yaml: exceptions[{i}]") for i, r in enumerate(_read(data_dir / "residence.yaml", "exceptions")["exceptions"])]
     graw = _read(data_dir / "grants.yaml", "grants", "regions", "communities")
     grants = [_parse(GrantIn, g, f"grants.yaml: grant {g.get('id', i)}") for i, g in enumerate(graw["grants"])]
@@ -286,7 +296,7 @@ def load_all(data_dir: Path = DATA_DIR) -> Dict[str, Any]:
     craw = _read(data_dir / "courses.yaml", "programmes", "source", "institution")
     courses = [_parse(ProgrammeIn, p, f"courses.yaml: programmes[{i}]") for i, p in enumerate(craw["programmes"])]
     data = dict(sources=sources, institutions=institutions, fee_files=fee_files, fee_names=fee_names, countries=countries,
-                residence=residence, grants=grants, regions=regions, communities=communities,
+                cities=cities, cities_source=cities_raw["source"], residence=residence, grants=grants, regions=regions, communities=communities,
                 deadlines=deadlines, facts=facts, courses=courses, courses_source=craw["source"],
                 courses_institution=craw["institution"], countries_source=countries_raw["source"])
     _check_references(data)
@@ -350,6 +360,22 @@ def _check_references(data: Dict[str, Any]) -> None:
     for c in data["countries"]:
         need(c.code not in seen, f"countries.yaml: {c.code}", "duplicate code")
         seen[c.code] = c.code
+    _check_cities(data, need)
+
+
+def _check_cities(data: Dict[str, Any], need: Callable[[bool, str, str], None]) -> None:
+    """A city is in a known country, and its names are no other city's and no country's or nationality's."""
+    need(data["cities_source"] in {s.id for s in data["sources"]}, "cities.yaml", f"source {data['cities_source']!r}")
+    taken = {fold(n): f"country {c.code}" for c in data["countries"] for n in [c.name, *c.names, *c.demonyms]}
+    codes = {c.code for c in data["countries"]}
+    for city in data["cities"]:
+        where = f"cities.yaml: {city.name}"
+        need(city.country in codes, where, f"country {city.country!r}")
+        for name in [city.name, *city.names]:
+            other = taken.get(fold(name))
+            if other and other != f"city {city.name}":  # its own spellings may fold alike (Köln, Koln)
+                raise DataError(f"{where}: the name {name!r} is already {other}'s")
+            taken[fold(name)] = f"city {city.name}"
 
 
 # An exception to the higher fee is a group of parameters higher_exception.<code>.<part> (see fees/kdg.yaml).
@@ -416,6 +442,8 @@ def build(engine: Engine, data_dir: Path = DATA_DIR) -> Dict[str, int]:
                 s.add(m.StatedTotal(institution=f.institution, academic_year=t.academic_year,
                                     profile=t.profile, total=format(t.total, 'f'), source_id=t.source))
         s.add_all(m.Country(**c.dict(), source_id=data["countries_source"]) for c in data["countries"])
+        s.flush()  # the countries first: a city's foreign key names one (no relationship orders the inserts)
+        s.add_all(m.City(**c.dict(), source_id=data["cities_source"]) for c in data["cities"])
         s.add_all(m.Community(**c.dict()) for c in data["communities"])
         for rid, r in data["regions"].items():
             s.add(m.Region(id=rid, description=r.description, members=r.countries or r.communities or [], source_id=r.source))

@@ -75,6 +75,15 @@ class Country(Base):
     source_id = Column(String(64), ForeignKey("source.id"), nullable=False)
 
 
+class City(Base):
+    """A city and the country it is in: recognises a destination named by its city ("a semester in Oslo")."""
+    __tablename__ = "city"
+    name = Column(String(120), primary_key=True)
+    country = Column(String(2), ForeignKey("country.code"), nullable=False)
+    names = Column(JSON, nullable=False, default=list)
+    source_id = Column(String(64), ForeignKey("source.id"), nullable=False)
+
+
 class Community(Base):
     __tablename__ = "community"
     id = Column(String(64), primary_key=True)

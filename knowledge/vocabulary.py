@@ -211,6 +211,8 @@ def entity_patterns(kb: KnowledgeBase) -> List[Dict[str, Any]]:
     for c in kb.countries.values():
         phrases("country", [c.name, *c.names], c.code)
         phrases("nationality", c.demonyms, c.code)
+    for city in kb.cities.values():
+        phrases("city", [city.name, *city.names], city.country)
     for group, items in NATIONALITY_GROUPS.items():
         phrases("nationality", items, group)
     for com in kb.communities.values():

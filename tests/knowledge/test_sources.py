@@ -32,7 +32,8 @@ EXPECTED_SOURCES = {
 }
 FastLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 FastDumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
-REFERENCE_DATA = {"reference-iso-3166"}  # not a page: the ISO country list, cited by countries and regions only
+# Not a page: the ISO country list (cited by countries and regions) and the city list (cited by cities) only.
+REFERENCE_DATA = {"reference-iso-3166", "reference-cities"}
 
 
 def test_every_page_in_the_sources_folder_is_listed_as_a_source(kb):
@@ -83,6 +84,8 @@ def _rows(kb, table: str) -> List[Tuple[str, str, Optional[str], Optional[str]]]
             return [(r.id, r.source_id, None, None) for r in s.execute(select(m.Region)).scalars()]
         if table == "countries":
             return [(r.code, r.source_id, None, None) for r in s.execute(select(m.Country)).scalars()]
+        if table == "cities":
+            return [(r.name, r.source_id, None, None) for r in s.execute(select(m.City)).scalars()]
     raise AssertionError(table)
 
 
@@ -108,7 +111,7 @@ def test_every_row_cites_a_page_that_exists_of_its_institution_and_year(kb, tabl
     assert not problems, "\n".join(problems)
 
 
-@pytest.mark.parametrize("table", ["regions", "countries"])
+@pytest.mark.parametrize("table", ["regions", "countries", "cities"])
 def test_reference_rows_cite_a_known_source(kb, table):
     rows = _rows(kb, table)
     assert rows
@@ -270,6 +273,18 @@ BROKEN = [
     ("a country listed twice",
      _yaml_edit("countries.yaml", lambda d: d["countries"].append(dict(next(c for c in d["countries"] if c["code"] == "BE")))),
      ["countries.yaml", "BE", "duplicate"]),
+    ("a city in a country that does not exist",
+     _yaml_edit("cities.yaml", lambda d: d["cities"][0].update(name="Atlantis City", country="XA")),
+     ["cities.yaml", "Atlantis City", "XA"]),
+    ("a city named like a country",
+     _yaml_edit("cities.yaml", lambda d: d["cities"][0].update(name="Japan")),
+     ["cities.yaml", "Japan", "country JP"]),
+    ("a city named like another city, spelled otherwise",
+     _yaml_edit("cities.yaml", lambda d: d["cities"].append({"name": "Krakau City", "country": "PL", "names": ["TOKIO"]})),
+     ["cities.yaml", "Krakau City", "TOKIO", "Tokyo"]),
+    ("a city citing a source that does not exist",
+     _yaml_edit("cities.yaml", lambda d: d.update(source="atlas")),
+     ["cities.yaml", "atlas"]),
     ("a source without a title",
      _yaml_edit("sources.yaml", lambda d: d["sources"][3].pop("title")),
      ["sources.yaml", "sources[3]", "title"]),

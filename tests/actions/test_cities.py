@@ -1,0 +1,62 @@
+"""A destination named by its city ("a semester in Oslo") is the city's country for the grant search; a city
+is never read as the user's nationality, and a country named beside it wins."""
+from __future__ import annotations
+
+import pytest
+
+from actions.fees import ActionQuoteFee
+from actions.grants import ActionFindGrants
+from knowledge.grants import find
+
+
+def fitting_names(kb, **query):
+    return {g["name"] for g in find(kb, query)["fits"]}
+
+
+@pytest.mark.parametrize("question,code,city", [
+    ("Thinking of a semester in Oslo next year, which grant is there?", "NO", "Oslo"),
+    ("which grant for a 3 month internship in tokyo?", "JP", "tokyo"),
+    ("I want to study at an art school in Montréal, any grants?", "CA", "Montréal"),
+    ("uitwisseling in Keulen, welke beurs?", "DE", "Keulen"),
+])
+def test_a_city_sets_its_country_as_the_destination_and_the_answer_names_both(conversation, kb, question, code, city):
+    turn = conversation.run(ActionFindGrants(), question, "ask_grants")
+    assert turn.slots["destination"] == code
+    assert f"{city}, {kb.countries[code].name}" in turn.text
+    asked = {k: turn.slots[k] for k in ("activity", "months") if turn.slots.get(k)}
+    names = fitting_names(kb, destination=code, **asked)
+    assert names and all(n in turn.text for n in names)
+    assert "country called" not in turn.text
+
+
+def test_a_country_named_beside_a_city_wins(conversation):
+    turn = conversation.run(ActionFindGrants(), "I live in Lagos but want an internship in Japan, which grant?", "ask_grants")
+    assert turn.slots["destination"] == "JP"
+
+
+def test_a_city_after_from_is_where_the_user_comes_from_not_where_they_go(conversation):
+    turn = conversation.run(ActionFindGrants(), "I'm from Lagos, which grants are there?", "ask_grants")
+    assert turn.slots.get("destination") is None
+    assert "country called" not in turn.text
+
+
+def test_a_city_is_never_taken_for_a_nationality_in_a_fee_question(conversation):
+    turn = conversation.run(ActionQuoteFee(), "I'm moving from Tokyo to study at KdG, what will I pay?", "ask_fee")
+    assert turn.slots.get("nationality") is None and turn.slots.get("destination") is None
+    assert "country called" not in turn.text
+
+
+@pytest.mark.parametrize("sentence", [
+    "have a nice day", "I'm a male student", "can I split the payment?", "is there a reading list?",
+    "Victoria asked me to write", "I hope so", "my bar exam",
+])
+def test_everyday_words_named_like_a_city_are_not_cities(nlp, sentence):
+    assert [e.text for e in nlp(sentence).ents if e.label_ == "city"] == []
+
+
+def test_the_knowledge_base_resolves_local_and_dutch_names_and_knows_no_belgian_city(kb):
+    assert kb.resolve_city("Oslo") == "NO" and kb.resolve_city("oslo") == "NO"
+    assert kb.resolve_city("Zürich") == kb.resolve_city("Zurich") == "CH"
+    assert kb.resolve_city("Tokio") == "JP" and kb.resolve_city("Parijs") == "FR"
+    assert kb.resolve_city("Atlantis") is None and kb.resolve_city("") is None
+    assert not [c.name for c in kb.cities.values() if c.country == "BE"]
