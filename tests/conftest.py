@@ -106,8 +106,8 @@ def postgres_url() -> Iterator[str]:
     def run(*cmd: str) -> None:
         proc = subprocess.run(prefix + list(cmd), capture_output=True, text=True, timeout=120)
         if proc.returncode != 0:
-            tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
-            pytest.fail(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}\n{tail}", pytrace=False)
+            pytest.fail(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}\n{tail(log, 2000)}",
+                        pytrace=False)
 
     port = free_port()
     run(str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-locale")
