@@ -135,9 +135,31 @@ def is_payment_question(text: str) -> bool:
     return bool(PAYMENT_HOW.search(text)) and not AMOUNT.search(text)
 
 
+# "How much does a visa cost?", "price of a meal", "cost of living": the price of something other than tuition,
+# which the knowledge base does not hold. Such a question gets the out-of-scope answer, never a tuition figure;
+# a question that also names tuition ("tuition and rent?") is answered for the tuition.
+_OTHER = (r"(rent|rooms?|kot|koten|studios?|apartments?|flats?|housing|accommodation|dorm\w*|food|meals?|groceries|"
+          r"lunch|dinner|restaurants?|canteen|bus|tram|train|metro|tickets?|transport|bikes?|insurance|visas?|"
+          r"phones?|sim card|gym|huur|eten|verzekering)")
+OTHER_COST = re.compile(rf"\b(how much|what|hoeveel|wat)\b[^?.!,]{{0,25}}\b{_OTHER}\b"
+                        rf"|\b(price|prices|cost|costs|prijs|kost)\s+(of|for|van|voor)\s+(an?\s+|the\s+|my\s+|een\s+)?(\w+\s+){{0,2}}{_OTHER}\b"
+                        rf"|\b{_OTHER}(\s+\w+){{0,2}}\s+(cost|costs|price|prices|kost|kosten)\b"
+                        r"|\bcost of living\b|\bliving (costs?|expenses)\b|\blevensduur\b", re.I)
+TUITION = re.compile(r"\b(tuition|studiegeld|inschrijvingsgeld|collegegeld|credits?|studiepunt\w*|ects|enrol\w*|"
+                     r"inschrijv\w*|contract|tariff|beurs\w*|scholarship)\b", re.I)
+
+
+def is_other_cost_question(text: str) -> bool:
+    return bool(OTHER_COST.search(text)) and not TUITION.search(text)
+
+
 def answer_fee_question(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[Any]:
-    """A question about one's tuition: how it is paid (the invoice topic), or else a quote."""
+    """A question about one's tuition: how it is paid (the invoice topic), or else a quote. The price of
+    anything else is out of scope."""
     text = latest_text(tracker)
+    if is_other_cost_question(text):
+        dispatcher.utter_message(response="utter_out_of_scope")
+        return []
     if is_payment_question(text):
         from actions.topics import topic_answer
 

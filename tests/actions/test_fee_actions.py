@@ -176,3 +176,24 @@ def test_how_to_pay_classified_as_fee_rules_also_gets_the_payment_answer(convers
     turn = conversation.run(ActionAnswerTopic(), "how can I pay the tuition as a non-EU student with the higher fee",
                             "ask_fee_rules")
     assert turn.slots.get("topic") == "invoice"
+
+
+@pytest.mark.parametrize("text", ["how much does a visa cost?", "what is the price of a meal at the student restaurant",
+                                  "average cost of living for a student in Belgium?", "hoeveel kost een kot in Gent",
+                                  "what's the monthly rent for a room in Antwerp?"])
+def test_the_price_of_something_else_than_tuition_is_out_of_scope_and_gets_no_figure(conversation, text):
+    turn = conversation.run(ActionQuoteFee(), text, "ask_fee")
+    assert [m.get("response") for m in turn.messages] == ["utter_out_of_scope"]
+    assert not re.search(r"\d", turn.text) and turn.slots.get("topic") is None
+
+
+@pytest.mark.parametrize("text,nationality", [
+    ("I'm on a student visa from Brazil, what's my fee at KdG?", "BR"),
+    ("How much is the tuition at KdG for a Belgian student who rents a kot?", "BE"),
+    ("how much is the tuition and the rent for a German student at KdG?", "DE"),
+])
+def test_a_tuition_question_that_mentions_other_costs_still_gets_the_quote(conversation, kb, text, nationality):
+    turn = conversation.run(ActionQuoteFee(), text, "ask_fee")
+    assert turn.slots.get("nationality") == nationality
+    q = quote(kb, {"institution": "kdg", "academic_year": "2026-27", "nationality": nationality})
+    assert eur(q["total"]) in turn.text
