@@ -5,7 +5,8 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from decimal import Decimal
-from functools import cached_property
+import functools
+import time
 from typing import Any, Callable, Dict, Iterable, List, Optional
 
 from sqlalchemy import inspect, select
@@ -44,19 +45,39 @@ class SourceRef:
                 "institution": self.institution, "academic_year": self.academic_year}
 
 
+def _read_once(fn: Callable[["KnowledgeBase"], Any]) -> property:
+    """A property read from the database once per build of it (see KnowledgeBase._once)."""
+    @functools.wraps(fn)
+    def get(self: "KnowledgeBase") -> Any:
+        return self._once(fn.__name__, lambda: fn(self))
+    return property(get)
+
+
 class KnowledgeBase:
     """Read-only access to the facts; one instance per engine, queries open short sessions.
 
     Reference tables (sources, countries, grants, fee parameters and residence rules of a year...) are read
-    once per instance: a fee quote asks for the same year's parameters several times, and the facts do not
-    change under an instance (a rebuilt knowledge base is read by a new one, as `open_kb` returns).
+    once and kept: a fee quote asks for the same year's parameters several times. What was read is forgotten
+    when the database is rebuilt (its data fingerprint changes, checked at most every RECHECK_SECONDS), so a
+    running assistant answers an edited figure from the new build, never the old one.
     """
+
+    RECHECK_SECONDS = 2.0
 
     def __init__(self, engine: Engine):
         self.engine = engine
         self._memo: Dict[Any, Any] = {}
+        self._build_seen: Optional[str] = None
+        self._checked_at = float("-inf")
 
     def _once(self, key: Any, load: Callable[[], Any]) -> Any:
+        now = time.monotonic()
+        if now - self._checked_at >= self.RECHECK_SECONDS:
+            self._checked_at = now
+            build = self.built_from() if self.is_built() else None
+            if build != self._build_seen:
+                self._memo.clear()
+                self._build_seen = build
         if key not in self._memo:
             self._memo[key] = load()
         return self._memo[key]
@@ -79,12 +100,12 @@ class KnowledgeBase:
             return s.execute(select(m.KbMeta.value).where(m.KbMeta.key == "data_fingerprint")).scalar()
 
     # -- sources and institutions -----------------------------------------------------------
-    @cached_property
+    @_read_once
     def sources(self) -> Dict[str, SourceRef]:
         return {s.id: SourceRef(s.id, s.file, s.title, s.institution, s.academic_year)
                 for s in self._all(select(m.Source))}
 
-    @cached_property
+    @_read_once
     def institutions(self) -> Dict[str, m.Institution]:
         return {i.id: i for i in self._all(select(m.Institution))}
 
@@ -124,11 +145,11 @@ class KnowledgeBase:
                                lambda: self._all(stmt.order_by(m.ResidenceRule.id))))
 
     # -- countries ----------------------------------------------------------------------------
-    @cached_property
+    @_read_once
     def countries(self) -> Dict[str, m.Country]:
         return {c.code: c for c in self._all(select(m.Country))}
 
-    @cached_property
+    @_read_once
     def _country_names(self) -> Dict[str, str]:
         out: Dict[str, str] = {}
         for c in self.countries.values():
@@ -136,7 +157,7 @@ class KnowledgeBase:
                 out.setdefault(fold(n), c.code)
         return out
 
-    @cached_property
+    @_read_once
     def _demonyms(self) -> Dict[str, str]:
         out: Dict[str, str] = {}
         for c in self.countries.values():
@@ -155,11 +176,11 @@ class KnowledgeBase:
         key = re.sub(r"^the ", "", key)
         return self._country_names.get(key) or self._demonyms.get(key)
 
-    @cached_property
+    @_read_once
     def cities(self) -> Dict[str, m.City]:
         return {c.name: c for c in self._all(select(m.City))}
 
-    @cached_property
+    @_read_once
     def _city_names(self) -> Dict[str, str]:
         return {fold(n): c.country for c in self.cities.values() for n in [c.name, *c.names]}
 
@@ -171,7 +192,7 @@ class KnowledgeBase:
         return bool(self.countries[code].eea)
 
     # -- grants, regions, deadlines ------------------------------------------------------------
-    @cached_property
+    @_read_once
     def grants(self) -> Dict[str, m.Grant]:
         with Session(self.engine) as s:
             grants = s.execute(select(m.Grant)).scalars().all()
@@ -192,11 +213,11 @@ class KnowledgeBase:
                 best = best or g.id
         return best
 
-    @cached_property
+    @_read_once
     def regions(self) -> Dict[str, m.Region]:
         return {r.id: r for r in self._all(select(m.Region))}
 
-    @cached_property
+    @_read_once
     def communities(self) -> Dict[str, m.Community]:
         return {c.id: c for c in self._all(select(m.Community))}
 
@@ -207,7 +228,7 @@ class KnowledgeBase:
                 return c.id
         return None
 
-    @cached_property
+    @_read_once
     def deadlines(self) -> Dict[str, m.Deadline]:
         return {d.id: d for d in self._all(select(m.Deadline).order_by(m.Deadline.id))}
 

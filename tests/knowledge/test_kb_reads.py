@@ -1,14 +1,18 @@
-"""The knowledge base reads a year's fee tables once per instance: later quotes of that year run no SQL,
-give the same answer as a fresh instance, and never mix years or share mutable results with callers."""
+"""The knowledge base reads a year's fee tables once per build: later quotes of that year run no SQL, give the
+same answer as a fresh instance, never mix years, and a rebuilt database is read again."""
 from __future__ import annotations
 
+import shutil
+from decimal import Decimal
 from typing import List
 
 import pytest
+import yaml
 from sqlalchemy import event
 
 from knowledge import KnowledgeBase, make_engine
 from knowledge.fees import quote
+from knowledge.loader import DATA_DIR, build
 
 NON_EEA_60 = {"institution": "kdg", "nationality": "BR", "credits": 60}
 
@@ -42,7 +46,7 @@ def test_years_read_one_after_the_other_are_not_mixed(counted, kb_url, today, ye
             quote(fresh, {**NON_EEA_60, "academic_year": year}, today=today)
 
 
-def test_callers_cannot_change_what_the_next_caller_reads(counted):
+def test_callers_cannot_change_which_parameters_rules_or_years_the_next_caller_reads(counted):
     kb, _ = counted
     params = kb.fee_parameters("kdg", "2026-27")
     rules = kb.residence_rules("kdg", "2026-27")
@@ -50,3 +54,27 @@ def test_callers_cannot_change_what_the_next_caller_reads(counted):
     params.clear(), rules.clear(), years.clear()
     assert kb.fee_parameters("kdg", "2026-27") and kb.residence_rules("kdg", "2026-27")
     assert kb.fee_years("kdg") == ["2023-24", "2026-27"]
+
+
+def test_a_rebuilt_database_is_read_again_by_a_running_instance(tmp_path, monkeypatch):
+    data = tmp_path / "data"
+    shutil.copytree(DATA_DIR, data)
+    engine = make_engine(f"sqlite:///{tmp_path / 'kb.db'}")
+    build(engine, data)
+    kb = KnowledgeBase(engine)
+    monkeypatch.setattr(KnowledgeBase, "RECHECK_SECONDS", 0.0)
+    fixed = kb.fee_parameters("kdg", "2026-27")["basic.none.fixed"].value
+    assert kb.countries["NO"].eea
+
+    fees = yaml.safe_load((data / "fees" / "kdg.yaml").read_text())
+    fees["parameters"]["basic.none.fixed"]["values"]["2026-27"]["value"] = 999
+    (data / "fees" / "kdg.yaml").write_text(yaml.safe_dump(fees, allow_unicode=True, sort_keys=False))
+    countries = yaml.safe_load((data / "countries.yaml").read_text())
+    next(c for c in countries["countries"] if c["code"] == "NO")["eea"] = False
+    (data / "countries.yaml").write_text(yaml.safe_dump(countries, allow_unicode=True, sort_keys=False))
+    build(engine, data)
+
+    assert fixed != Decimal(999)
+    assert kb.fee_parameters("kdg", "2026-27")["basic.none.fixed"].value == Decimal(999)
+    assert not kb.countries["NO"].eea
+    engine.dispose()
