@@ -33,6 +33,8 @@ NOT_COUNTRIES = {"antwerp", "antwerpen", "ghent", "gent", "brussels", "brussel",
                  "english", "dutch", "french", "german", "january", "february", "march", "april", "may", "june",
                  "july", "august", "september", "october", "november", "december", "flanders", "vlaanderen",
                  "wallonia", "europe", "asia", "africa", "latin", "mobility", "chamilo", "erasmus"}
+PLACE_BEFORE = re.compile(r"\b(in|to|naar|at|near|around|te|about|rond|bij)\s+(the\s+)?$", re.I)
+LIVES_IN = re.compile(r"\b(live|lives|living|based|woon|woont|wonen)\s+in\s+$", re.I)
 TO_COUNTRY = re.compile(r"\b(to|in|naar|at|towards)\b[\w\s]{0,6}$", re.I)
 
 
@@ -101,10 +103,13 @@ def update_context(tracker: Tracker, topic: Optional[str]) -> Tuple[Dict[str, An
             else:
                 new["destination"] = code
         elif name == "city":
-            # A city names where the user goes ("an internship in Tokyo"), never their nationality.
-            code = base.resolve_city(raw) or base.resolve_city(value)
-            if code and not FROM_COUNTRY.search(_before(text, ent)):
-                city = (raw, code)
+            # A city names where the user goes ("an internship in Tokyo"), never their nationality; only where it
+            # is named as a place, or alone in a short message ("Sofia from the office" is a person).
+            found = base.city(raw) or base.city(value)
+            before = _before(text, ent)
+            origin = (FROM_COUNTRY.search(before) and not TO_COUNTRY.search(before[-8:])) or LIVES_IN.search(before)
+            if found and not origin and (PLACE_BEFORE.search(before) or len(text.split()) <= 4):
+                city = (found.name, found.country)
         elif name == "community":
             com = base.resolve_community(raw) or base.resolve_community(value)
             if com:

@@ -136,21 +136,26 @@ def is_payment_question(text: str) -> bool:
 
 
 # "How much does a visa cost?", "price of a meal", "cost of living": the price of something other than tuition,
-# which the knowledge base does not hold. Such a question gets the out-of-scope answer, never a tuition figure;
-# a question that also names tuition ("tuition and rent?") is answered for the tuition.
-_OTHER = (r"(rent|rooms?|kot|koten|studios?|apartments?|flats?|housing|accommodation|dorm\w*|food|meals?|groceries|"
-          r"lunch|dinner|restaurants?|canteen|bus|tram|train|metro|tickets?|transport|bikes?|insurance|visas?|"
-          r"phones?|sim card|gym|huur|eten|verzekering)")
-OTHER_COST = re.compile(rf"\b(how much|what|hoeveel|wat)\b[^?.!,]{{0,25}}\b{_OTHER}\b"
-                        rf"|\b(price|prices|cost|costs|prijs|kost)\s+(of|for|van|voor)\s+(an?\s+|the\s+|my\s+|een\s+)?(\w+\s+){{0,2}}{_OTHER}\b"
-                        rf"|\b{_OTHER}(\s+\w+){{0,2}}\s+(cost|costs|price|prices|kost|kosten)\b"
-                        r"|\bcost of living\b|\bliving (costs?|expenses)\b|\blevensduur\b", re.I)
-TUITION = re.compile(r"\b(tuition|studiegeld|inschrijvingsgeld|collegegeld|credits?|studiepunt\w*|ects|enrol\w*|"
-                     r"inschrijv\w*|contract|tariff|beurs\w*|scholarship)\b", re.I)
+# which the knowledge base does not hold, gets the out-of-scope answer, never a tuition figure. The other thing
+# must be what is priced: "what's my fee on a student visa?" and "hoeveel betaal ik met een kot?" are tuition
+# questions, and so is any question that names tuition, a fee or paying ("a visa fee" is the price of a visa).
+_OTHER = (r"(rent|rooms?|kot|koten|kamers?|studentenkamers?|studios?|apartments?|flats?|housing|accommodation|"
+          r"dorm\w*|food|meals?|groceries|lunch|dinner|restaurants?|canteen|bus|tram|train|metro|tickets?|transport|"
+          r"openbaar vervoer|bikes?|insurance|verzekering|visas?|visum|phones?|sim card|gym|huur|eten)")
+_PRICED = rf"(an?\s+|the\s+|my\s+|een\s+|de\s+|het\s+|mijn\s+)?(\w+\s+)?{_OTHER}\b(?!\s+(holders?|students?|status|card|kaart))"
+OTHER_COST = re.compile(rf"\b(how much|what)(\s+(is|are|does|do|would|will)|'s|\u2019s)\s+{_PRICED}"
+                        rf"|\b(hoeveel|wat)\s+(kost|kosten|is|zijn)\s+{_PRICED}"
+                        rf"|\bhow expensive\s+(is|are)\s+{_PRICED}"
+                        rf"|\b(price|prices|cost|costs|prijs|kost)\s+(of|for|van|voor)\s+(\w+\s+)?{_PRICED}"
+                        rf"|\b{_OTHER}(\s+\w+)?\s+(cost|costs|price|prices|kost|kosten|fee|fees)\b"
+                        r"|\bcost of living\b|\bliving (costs?|expenses)\b|\blevenskosten\b|\blevensduurte\b", re.I)
+TUITION = re.compile(r"\b(tuition|studiegeld|inschrijvingsgeld|collegegeld|fees?|pay|paying|betaal\w*|betalen|tarief|"
+                     r"tariff)\b", re.I)
+OTHER_FEE = re.compile(rf"\b{_OTHER}\s+fees?\b", re.I)
 
 
 def is_other_cost_question(text: str) -> bool:
-    return bool(OTHER_COST.search(text)) and not TUITION.search(text)
+    return bool(OTHER_COST.search(text)) and not TUITION.search(OTHER_FEE.sub(" ", text))
 
 
 def answer_fee_question(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[Any]:
@@ -158,8 +163,9 @@ def answer_fee_question(dispatcher: CollectingDispatcher, tracker: Tracker) -> L
     anything else is out of scope."""
     text = latest_text(tracker)
     if is_other_cost_question(text):
+        _, events = update_context(tracker, None)  # what the message told is kept for the next question
         dispatcher.utter_message(response="utter_out_of_scope")
-        return []
+        return events
     if is_payment_question(text):
         from actions.topics import topic_answer
 

@@ -80,11 +80,12 @@ def grants_answer(dispatcher: CollectingDispatcher, ctx: Dict[str, Any]) -> List
     place = result["destination"]["name"]
     if ctx.get("city"):
         place = f"{ctx['city']}, {place}"
-    what = ctx.get("activity") or "a stay"
+    what = ctx.get("activity") or "stay"
+    what = f"{'an' if what[0] in 'aeiou' else 'a'} {what}"
     span = f" of {ctx['duration_label']}" if ctx.get("duration_label") else ""
     lines = grant_lines(result)
     if lines:
-        text = f"Grants for {'an' if what == 'internship' else 'a'} {what}{span} in {place}:\n" + "\n".join(lines)
+        text = f"Grants for {what}{span} in {place}:\n" + "\n".join(lines)
     else:
         text = f"I found no grant in my sources for {what}{span} in {place}."
     misses = {}

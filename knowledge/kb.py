@@ -181,12 +181,17 @@ class KnowledgeBase:
         return {c.name: c for c in self._all(select(m.City))}
 
     @_read_once
-    def _city_names(self) -> Dict[str, str]:
-        return {fold(n): c.country for c in self.cities.values() for n in [c.name, *c.names]}
+    def _city_names(self) -> Dict[str, m.City]:
+        return {fold(n): c for c in self.cities.values() for n in [c.name, *c.names]}
+
+    def city(self, text: str) -> Optional[m.City]:
+        """A city from its English, local or Dutch name ("Keulen" -> Cologne, in DE)."""
+        return self._city_names.get(fold(text)) if text else None
 
     def resolve_city(self, text: str) -> Optional[str]:
-        """The code of the country a city is in ("Oslo" -> NO), from its English, local or Dutch name."""
-        return self._city_names.get(fold(text)) if text else None
+        """The code of the country a city is in ("Oslo" -> NO)."""
+        found = self.city(text)
+        return found.country if found else None
 
     def is_eea(self, code: str) -> bool:
         return bool(self.countries[code].eea)

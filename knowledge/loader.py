@@ -371,11 +371,15 @@ def _check_cities(data: Dict[str, Any], need: Callable[[bool, str, str], None]) 
     for city in data["cities"]:
         where = f"cities.yaml: {city.name}"
         need(city.country in codes, where, f"country {city.country!r}")
+        if city.country == "BE":
+            raise DataError(f"{where}: a Belgian city is no destination abroad")
+        own = set()  # its own spellings may fold alike (Köln, Koln)
         for name in [city.name, *city.names]:
-            other = taken.get(fold(name))
-            if other and other != f"city {city.name}":  # its own spellings may fold alike (Köln, Koln)
-                raise DataError(f"{where}: the name {name!r} is already {other}'s")
-            taken[fold(name)] = f"city {city.name}"
+            key = fold(name)
+            if key in taken and key not in own:
+                raise DataError(f"{where}: the name {name!r} is already {taken[key]}'s")
+            taken[key] = f"city {city.name}"
+            own.add(key)
 
 
 # An exception to the higher fee is a group of parameters higher_exception.<code>.<part> (see fees/kdg.yaml).

@@ -92,7 +92,11 @@ INSTITUTION_WORDS = ["university", "universities", "universiteit", "school", "sc
 STUDENT_WORDS = ["student", "students", "studenten", "student's", "students'"]
 # "per study credit" is about credits, not the activity study; "Survival Dutch", "taught in English" name a
 # language, not a nationality.
-NOT_ENTITY_PHRASES = ["study credit", "study credits", "study point", "study points"]
+NOT_ENTITY_PHRASES = ["study credit", "study credits", "study point", "study points",
+                      # named after a city, no place: citation styles, language certificates, conventions
+                      "Chicago style", "Vancouver style", "Vancouver referencing", "Harvard style", "Oxford comma",
+                      "Oxford dictionary", "Cambridge certificate", "Cambridge English", "Cambridge exam",
+                      "Lisbon Recognition Convention", "Bologna process", "Bologna Process"]
 LANGUAGE_USE = ["survival", "learn", "learning", "speak", "speaks", "in", "taught", "basic", "beginner", "beginners"]
 LANGUAGES = ["dutch", "english", "french", "german", "spanish", "italian", "nederlands", "engels", "frans", "duits"]
 REGIONS = ["Latin America", "South America", "North America", "Central America", "Latijns-Amerika", "Zuid-Amerika",

