@@ -38,8 +38,10 @@ def capabilities_buttons() -> List[dict]:
             button("Going abroad", "ask_outgoing_steps"), button("Talk to a person", "ask_human")]
 
 
+# A country or a city: where one goes abroad, when a grant conversation is open.
+PLACES = {"country", "city"}
 # What a short follow-up must name to continue each open topic.
-FRAGMENT_ENTITIES = {"fee": FEE_ENTITIES, "grants": GRANT_ENTITIES | {"country"}, "deadline": {"grant"}}
+FRAGMENT_ENTITIES = {"fee": FEE_ENTITIES, "grants": GRANT_ENTITIES | PLACES, "deadline": {"grant"}}
 DEADLINE_FOLLOWUP_INTENTS = {"inform", "nlu_fallback", "ask_deadline"}
 
 
@@ -71,20 +73,20 @@ class ActionContinue(Action):
         said = {e.get("entity") for e in latest_entities(tracker)}
         if topic == "deadline" and is_fragment(tracker):
             return deadline_answer(dispatcher, tracker)
-        if topic == "fee" and said and said <= GRANT_ENTITIES | {"country"} and said & GRANT_ENTITIES:
+        if topic == "fee" and said and said <= GRANT_ENTITIES | PLACES and said & GRANT_ENTITIES:
             topic = "grants"
         elif topic not in ("fee", "grants"):
             if said & GRANT_ENTITIES and not said & FEE_ENTITIES:
                 topic = "grants"
             elif said & FEE_ENTITIES:
                 topic = "fee"
-            elif "country" in said:
+            elif said & PLACES:
                 topic = "grants"
         ctx, events = update_context(tracker, topic if topic in ("fee", "grants") else None)
         if topic == "fee":
             return events + fee_answer(dispatcher, ctx)
         if topic == "grants":
-            if "grant" in said and not said & {"country", "community", "duration", "activity"}:
+            if "grant" in said and not said & (PLACES | {"community", "duration", "activity"}):
                 return events + grant_info(dispatcher, ctx["grant"])
             return events + grants_answer(dispatcher, ctx)
         dispatcher.utter_message(text="Thanks, noted. What would you like to know?", buttons=capabilities_buttons())

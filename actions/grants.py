@@ -112,7 +112,7 @@ class ActionFindGrants(Action):
 
     async def run(self, dispatcher, tracker: Tracker, domain):
         ctx, events = update_context(tracker, "grants")
-        if ctx.get("grant") and not any(e.get("entity") in ("country", "community") for e in tracker.latest_message.get("entities", [])) \
+        if ctx.get("grant") and not any(e.get("entity") in ("country", "city", "community") for e in tracker.latest_message.get("entities", [])) \
                 and tracker.latest_message.get("intent", {}).get("name") == "ask_grant_info":
             return events + grant_info(dispatcher, ctx["grant"])
         return events + grants_answer(dispatcher, ctx)

@@ -86,3 +86,15 @@ def test_the_knowledge_base_resolves_local_and_dutch_names_and_knows_no_belgian_
     assert kb.resolve_city("Tokio") == "JP" and kb.resolve_city("Parijs") == "FR"
     assert kb.resolve_city("Atlantis") is None and kb.resolve_city("") is None
     assert not [c.name for c in kb.cities.values() if c.country == "BE"]
+
+
+@pytest.mark.parametrize("intent", ["nlu_fallback", "inform", "ask_partners"])
+def test_a_city_alone_after_a_grant_answer_continues_the_search_there_whatever_its_intent(conversation, kb, intent):
+    from actions.dialogue import ActionClarify, ActionContinue
+    from actions.topics import ActionAnswerTopic
+
+    conversation.run(ActionFindGrants(), "which grant for a 3 month internship in Japan?", "ask_grants")
+    action = {"nlu_fallback": ActionClarify(), "inform": ActionContinue(), "ask_partners": ActionAnswerTopic()}[intent]
+    turn = conversation.run(action, "what about Seoul?", intent, confidence=0.35 if intent == "nlu_fallback" else 0.9)
+    assert turn.slots["destination"] == "KR" and "Did you mean" not in turn.text
+    assert all(n in turn.text for n in fitting_names(kb, destination="KR", activity="internship", months=3))
