@@ -88,6 +88,11 @@ class ActionAnswerTopic(Action):
 
             return answer_fee_question(dispatcher, tracker)
         ctx, events = update_context(tracker, None)
+        if intent == "ask_scholarships" and any(e.get("name") == "destination" for e in events):
+            # KdG's scholarships are for studying at KdG; funding for a place abroad is a grant question.
+            from actions.grants import grants_answer
+
+            return events + grants_answer(dispatcher, ctx)
         topic = INTENT_TOPICS.get(intent)
         if not topic:
             dispatcher.utter_message(response="utter_capabilities")

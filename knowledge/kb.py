@@ -16,6 +16,14 @@ from sqlalchemy.orm import Session
 from knowledge import models as m
 
 
+def plural_of(demonym: str) -> Optional[str]:
+    """The English plural of a one-word nationality noun ("German" -> "Germans", "Pakistani" -> "Pakistanis"),
+    or None where English has none ("Chinese", "Swiss", "French", "British")."""
+    if " " in demonym or not demonym[-1:].isalpha() or re.search(r"(ese|ss|ch|sh|s|x|z)$", demonym, re.I):
+        return None
+    return demonym + "s"
+
+
 def fold(text: str) -> str:
     """Lower-case, accents removed, punctuation reduced to single spaces: for matching names."""
     text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
@@ -166,7 +174,7 @@ class KnowledgeBase:
         return out
 
     def resolve_country(self, text: str) -> Optional[str]:
-        """A country code from a code, an English or Dutch name, or a nationality adjective."""
+        """A country code from a code, an English or Dutch name, or a nationality, also in the plural ("Germans")."""
         if not text:
             return None
         raw = text.strip()
@@ -174,7 +182,10 @@ class KnowledgeBase:
             return raw.upper()
         key = fold(raw)
         key = re.sub(r"^the ", "", key)
-        return self._country_names.get(key) or self._demonyms.get(key)
+        found = self._country_names.get(key) or self._demonyms.get(key)
+        if not found and key.endswith("s") and plural_of(key[:-1]) == key:
+            found = self._demonyms.get(key[:-1])
+        return found
 
     @_read_once
     def cities(self) -> Dict[str, m.City]:

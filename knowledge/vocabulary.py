@@ -11,7 +11,7 @@ import re
 from datetime import date
 from typing import Any, Dict, List, Optional, Tuple
 
-from knowledge.kb import KnowledgeBase, fold
+from knowledge.kb import KnowledgeBase, plural_of, fold
 from knowledge.years import current_academic_year, label, parse_academic_year, start_year
 
 NATIONALITY_GROUPS = {
@@ -212,9 +212,12 @@ def entity_patterns(kb: KnowledgeBase) -> List[Dict[str, Any]]:
             if p and p.strip():
                 pats.append({"label": label_, "pattern": p, **({"id": ident} if ident else {})})
 
+    country_names = {fold(n) for c in kb.countries.values() for n in [c.name, *c.names]}
     for c in kb.countries.values():
         phrases("country", [c.name, *c.names], c.code)
         phrases("nationality", c.demonyms, c.code)
+        plurals = [plural_of(d) for d in c.demonyms]  # "Germans"; not "Laos", "Philippines": countries
+        phrases("nationality", [p for p in plurals if p and fold(p) not in country_names], c.code)
     for city in kb.cities.values():
         phrases("city", [city.name, *city.names], city.country)
     for group, items in NATIONALITY_GROUPS.items():

@@ -208,3 +208,11 @@ def test_a_tuition_question_that_mentions_other_costs_still_gets_the_quote(conve
     assert turn.slots.get("nationality") == nationality
     q = quote(kb, {"institution": "kdg", "academic_year": "2026-27", "nationality": nationality})
     assert eur(q["total"]) in turn.text
+
+
+@pytest.mark.parametrize("text,code", [("what do Americans pay at KdG?", "US"), ("how much do germans pay at kdg", "DE"),
+                                       ("fees for Pakistanis at KdG?", "PK")])
+def test_a_nationality_in_the_plural_is_the_nationality(conversation, kb, text, code):
+    turn = conversation.run(ActionQuoteFee(), text, "ask_fee")
+    assert turn.slots.get("nationality") == code
+    assert eur(quote(kb, {"institution": "kdg", "academic_year": "2026-27", "nationality": code})["total"]) in turn.text

@@ -209,3 +209,18 @@ def test_a_longer_message_naming_a_grant_and_a_place_after_a_deadline_answer_loo
                             "inform")
     assert turn.slots.get("destination") == "JP"
     assert turn.slots.get("topic") == "grants"
+
+
+@pytest.mark.parametrize("text,code", [("is there funding for a summer school in Barcelona?", "ES"),
+                                       ("which scholarship can I get for an exchange in Japan?", "JP")])
+def test_a_scholarship_question_naming_a_place_abroad_gets_the_grants_for_it(conversation, kb, text, code):
+    turn = conversation.run(ActionAnswerTopic(), text, "ask_scholarships")
+    assert turn.slots["destination"] == code
+    assert all(n in turn.text for n in fitting_names(kb, destination=code, **({"activity": turn.slots["activity"]}
+                                                                              if turn.slots.get("activity") else {})))
+
+
+def test_a_scholarship_question_without_a_place_abroad_gets_kdgs_answer(conversation, kb):
+    turn = conversation.run(ActionAnswerTopic(), "I'm from Brazil, does KdG give scholarships?", "ask_scholarships")
+    assert turn.slots.get("destination") is None
+    assert all(f.text in turn.text for f in kb.facts("scholarships", "kdg") if f.academic_year in (None, "2026-27"))
