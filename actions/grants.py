@@ -64,6 +64,11 @@ def grants_answer(dispatcher: CollectingDispatcher, ctx: Dict[str, Any]) -> List
                                           button("Internship outside Europe", "inform", activity="internship"),
                                           button("French-speaking Community", "inform", community="French-speaking Community")])
         return events + [SlotSet("pending", "grants")]
+    if ctx["destination"] == "BE":  # within Belgium the grant depends on the Community one goes to
+        dispatcher.utter_message(text="Within Belgium, which grant fits depends on the Community you go to. Which one?",
+                                 buttons=[button(c.name, "inform", community=c.name) for c in base.communities.values()
+                                          if c.id != "flemish-community"])
+        return events + [SlotSet("destination", None), SlotSet("pending", "grants")]
     query = {"destination": ctx["destination"]}
     if ctx.get("activity"):
         query["activity"] = ctx["activity"]

@@ -98,3 +98,20 @@ def test_a_city_alone_after_a_grant_answer_continues_the_search_there_whatever_i
     turn = conversation.run(action, "what about Seoul?", intent, confidence=0.35 if intent == "nlu_fallback" else 0.9)
     assert turn.slots["destination"] == "KR" and "Did you mean" not in turn.text
     assert all(n in turn.text for n in fitting_names(kb, destination="KR", activity="internship", months=3))
+
+
+def test_belgium_as_a_destination_asks_for_the_community_and_the_answer_continues_there(conversation, kb):
+    turn = conversation.run(ActionFindGrants(), "which grants are there for going to Belgium?", "ask_grants")
+    assert "found no grant" not in turn.text and turn.slots.get("destination") is None
+    titles = {b["title"] for b in turn.buttons}
+    assert titles == {c.name for c in kb.communities.values() if c.id != "flemish-community"}
+    french = next(b["payload"] for b in turn.buttons if "French" in b["title"])
+    turn = conversation.run(ActionFindGrants(), french, "inform")
+    assert turn.slots["destination"] == "french-community"
+    assert all(n in turn.text for n in fitting_names(kb, destination="french-community"))
+
+
+def test_the_french_speaking_part_of_belgium_is_its_community(conversation):
+    turn = conversation.run(ActionFindGrants(), "what grants exist for going to the French-speaking part of Belgium?",
+                            "ask_grants")
+    assert turn.slots["destination"] == "french-community" and "Belgica" in turn.text
