@@ -77,6 +77,12 @@ def _raw(ent: Dict[str, Any], text: str) -> str:
     return str(ent.get("value") or "")
 
 
+def _comes_from(before: str) -> bool:
+    """The place named after this text is where the user comes from ("I'm from ..."), not where they go
+    ("I'm going to ...", "from Lagos to ...")."""
+    return bool(FROM_COUNTRY.search(before)) and not TO_COUNTRY.search(before[-8:])
+
+
 def update_context(tracker: Tracker, topic: Optional[str]) -> Tuple[Dict[str, Any], List[Any]]:
     """The context after the latest message: slots updated from its entities, normalised."""
     base = kb()
@@ -95,8 +101,7 @@ def update_context(tracker: Tracker, topic: Optional[str]) -> Tuple[Dict[str, An
             code = base.resolve_country(raw) or base.resolve_country(value)
             if not code:
                 continue
-            before = _before(text, ent)
-            if FROM_COUNTRY.search(before) and not TO_COUNTRY.search(before[-8:]):
+            if _comes_from(_before(text, ent)):
                 new["nationality"] = code
             elif topic == "fee":
                 new["nationality"] = code
@@ -107,7 +112,7 @@ def update_context(tracker: Tracker, topic: Optional[str]) -> Tuple[Dict[str, An
             # is named as a place, or alone in a short message ("Sofia from the office" is a person).
             found = base.city(raw) or base.city(value)
             before = _before(text, ent)
-            origin = (FROM_COUNTRY.search(before) and not TO_COUNTRY.search(before[-8:])) or LIVES_IN.search(before)
+            origin = _comes_from(before) or LIVES_IN.search(before)
             if found and not origin and (PLACE_BEFORE.search(before) or len(text.split()) <= 4):
                 city = (found.name, found.country)
         elif name == "community":

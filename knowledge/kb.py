@@ -82,7 +82,7 @@ class KnowledgeBase:
         now = time.monotonic()
         if now - self._checked_at >= self.RECHECK_SECONDS:
             self._checked_at = now
-            build = self.built_from() if self.is_built() else None
+            build = self.built_from()  # None before a build
             if build != self._build_seen:
                 self._memo.clear()
                 self._build_seen = build
