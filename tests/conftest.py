@@ -199,6 +199,15 @@ def assistant(model_env, tmp_path_factory):
         a.stop()
 
 
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """The tests check the assistant against the source pages and the acceptance cases in ../shared, beside the
+    repository: without them, say so once instead of failing hundreds of tests."""
+    missing = [d for d in (SOURCES_DIR, SOURCES_DIR.parent / "acceptance") if not d.is_dir()]
+    if missing:
+        pytest.exit(f"{', '.join(map(str, missing))} not found: the tests need ../shared (sources and acceptance) "
+                    f"beside the repository ({ROOT})", returncode=4)
+
+
 def pytest_collection_modifyitems(items: List[pytest.Item]) -> None:
     """Tests that take the postgres_url fixture are marked postgres, so `-m "not postgres"` leaves them out."""
     for item in items:
