@@ -63,13 +63,39 @@ def build_profile(ctx: Dict[str, Any], inst: str, year: str) -> Dict[str, Any]:
     return profile
 
 
+NATIONALITY_BUTTONS = [button("Belgian", "inform", nationality="BE"), button("EU/EEA country", "inform", nationality="EEA"),
+                       button("Outside the EU/EEA", "inform", nationality="non-EEA"),
+                       button("I have a Belgian residence card", "ask_residence_exceptions")]
+
+
 def ask_nationality(dispatcher: CollectingDispatcher, unknown: Optional[str] = None) -> List[Any]:
     lead = f"I don't know a country called \"{unknown}\", so I can't tell which fee applies. " if unknown else ""
     dispatcher.utter_message(
         text=lead + "Your fee depends on your nationality or residence status. What is your nationality?",
-        buttons=[button("Belgian", "inform", nationality="BE"), button("EU/EEA country", "inform", nationality="EEA"),
-                 button("Outside the EU/EEA", "inform", nationality="non-EEA"),
-                 button("I have a Belgian residence card", "ask_residence_exceptions")])
+        buttons=NATIONALITY_BUTTONS)
+    return [SlotSet("pending", "fee")]
+
+
+def fee_by_scholarship(dispatcher: CollectingDispatcher, profile: Dict[str, Any]) -> List[Any]:
+    """A scholarship status told without a nationality ("niet-beursstudent, 45 credits"). The statuses are tiers
+    of the basic fee, and a (part-)scholarship student meets the nationality conditions, so the engine quotes
+    them whatever the nationality; a non-scholarship student pays the basic fee or, as a non-EEA national
+    without the nationality conditions, the higher fee: both are given, and the nationality asked."""
+    base = kb()
+    basic = quote(base, {**profile, "nationality_group": "eea"}, require_nationality=False)
+    higher = quote(base, {**profile, "nationality_group": "non-eea"}, require_nationality=False)
+    if higher["fee_type"] == basic["fee_type"]:  # the status itself decides: one answer
+        dispatcher.utter_message(text="\n".join([higher["explanation"], sources_line(s["id"] for s in higher["sources"])]))
+        return [SlotSet("pending", None)]
+    new = " and new at KdG" if "higher.continuing.fixed" in base.fee_parameters(profile["institution"], basic["academic_year"]) else ""
+    lines = [f"As a non-scholarship student, {basic['credits']} credits on a {basic['contract']} contract in {basic['academic_year']}:",
+             f"- with the basic fee (Belgian and EEA nationals, and others who meet the nationality conditions): "
+             f"{eur(basic['fixed'])} + {basic['credits']} × {eur(basic['per_credit'])} = {eur(basic['total'])};",
+             f"- with the higher fee (a non-EEA national who does not meet them{new}): {eur(higher['fixed'])} + "
+             f"{higher['credits']} × {eur(higher['per_credit'])} = {eur(higher['total'])}.",
+             "Tell me your nationality and I'll say which applies.",
+             sources_line([s["id"] for s in basic["sources"]] + [s["id"] for s in higher["sources"]])]
+    dispatcher.utter_message(text="\n".join(lines), buttons=NATIONALITY_BUTTONS)
     return [SlotSet("pending", "fee")]
 
 
@@ -85,6 +111,8 @@ def fee_answer(dispatcher: CollectingDispatcher, ctx: Dict[str, Any]) -> List[An
     try:
         q = quote(base, profile, require_nationality=False)
     except ProfileError as e:
+        if e.field == "nationality" and ctx.get("scholarship") and not ctx.get("unknown_place"):
+            return events + fee_by_scholarship(dispatcher, profile)
         if e.field == "nationality":
             return events + ask_nationality(dispatcher, ctx.get("unknown_place"))
         dispatcher.utter_message(text=f"I can't work out that fee: {e.message}. A person at the international office can help.",
@@ -135,6 +163,20 @@ def is_payment_question(text: str) -> bool:
     return bool(PAYMENT_HOW.search(text)) and not AMOUNT.search(text)
 
 
+# "By when must I pay?" asks when the tuition is due (the invoice topic), not how much.
+PAYMENT_WHEN = re.compile(r"\b(by|before|until|till) when\b.{0,60}\b(pay|paid|paying|due)\b"
+                          r"|\bwhen\b.{0,40}\b(pay|paid)\b.{0,30}\b(tuition|fees?|in full|studiegeld|inschrijvingsgeld)\b"
+                          r"|\b(tuition|fees?|payment)\b.{0,30}\b(due|deadline)\b|\b(payment|paying) deadline\b"
+                          r"|\btegen wanneer\b.{0,40}\bbetal|\bwanneer\b.{0,30}\bbetal", re.I)
+# Spreading the payment: the instalments answer, which has the advance and the number of instalments.
+INSTALMENTS = re.compile(r"\b(instal+ments?|payment plan|spread(ing)? (out )?(the |my |your )?(payment|tuition|fee)s?"
+                         r"|pay(ing)? in (parts|stages)|afbetaling\w*|gespreid\w*|spreiding|betalingsplan|in (\w+ )?schijven)\b", re.I)
+
+
+def is_payment_when_question(text: str) -> bool:
+    return bool(PAYMENT_WHEN.search(text)) and not re.search(r"\bhow much|hoeveel\b", text, re.I)
+
+
 # "How much does a visa cost?", "price of a meal", "cost of living": the price of something other than tuition,
 # which the knowledge base does not hold, gets the out-of-scope answer, never a tuition figure. The other thing
 # must be what is priced: "what's my fee on a student visa?" and "hoeveel betaal ik met een kot?" are tuition
@@ -166,7 +208,9 @@ def answer_fee_question(dispatcher: CollectingDispatcher, tracker: Tracker) -> L
         _, events = update_context(tracker, None)  # what the message told is kept for the next question
         dispatcher.utter_message(response="utter_out_of_scope")
         return events
-    if is_payment_question(text):
+    if INSTALMENTS.search(text):
+        return instalments_answer(dispatcher, tracker)
+    if is_payment_question(text) or is_payment_when_question(text):
         from actions.topics import topic_answer
 
         ctx, events = update_context(tracker, None)
@@ -188,33 +232,43 @@ class ActionAnswerInstalments(Action):
         return "action_answer_instalments"
 
     async def run(self, dispatcher, tracker: Tracker, domain):
-        ctx, events = update_context(tracker, "fee")
-        found = _year_and_institution(ctx, dispatcher)
-        if not found:
-            return events
-        inst, year = found
-        base = kb()
-        params = base.fee_parameters(inst, year)
-        text = latest_text(tracker).lower()
-        parts = []
-        count, late = params.get("instalments.max_count"), params.get("instalments.count_enrolled_jan_feb")
-        if late is not None and re.search(r"\b(jan|januari|feb|februari)", text):
-            parts.append(f"If you enrol in January or February, you pay in {int(late.value)} instalments.")
-        if ctx.get("nationality") or ctx.get("residence") or ctx.get("scholarship"):
-            try:
-                q = quote(base, build_profile(ctx, inst, year), require_nationality=False)
-                parts.append(q["instalments"]["note"])
-            except ProfileError:
-                pass
-        if count is not None and len(parts) < 2:
-            line = f"When you spread your payment you pay in {int(count.value)} instalments"
-            line += f", or {int(late.value)} if you enrol in January or February." if late is not None else "."
-            parts.append(line)
-        parts += [f.text for f in base.facts("instalments", inst) if f.academic_year == year]
-        ids = [p.source for p in (count, late) if p is not None] + [f.source_id for f in base.facts("instalments", inst) if f.academic_year == year]
-        parts.append(sources_line(ids))
-        dispatcher.utter_message(text="\n".join(dict.fromkeys(parts)))
-        return events + [SlotSet("topic", "fee")]
+        return instalments_answer(dispatcher, tracker)
+
+
+def instalments_answer(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[Any]:
+    """Spreading the payment: how many instalments, the advance where the year's page sets one, who may."""
+    ctx, events = update_context(tracker, "fee")
+    found = _year_and_institution(ctx, dispatcher)
+    if not found:
+        return events
+    inst, year = found
+    base = kb()
+    params = base.fee_parameters(inst, year)
+    text = latest_text(tracker).lower()
+    parts = []
+    count, late = params.get("instalments.max_count"), params.get("instalments.count_enrolled_jan_feb")
+    advance = params.get("instalments.advance")
+    if late is not None and re.search(r"\b(jan|januari|feb|februari)", text):
+        parts.append(f"If you enrol in January or February, you pay in {int(late.value)} instalments.")
+    if ctx.get("nationality") or ctx.get("residence") or ctx.get("scholarship"):
+        try:
+            q = quote(base, build_profile(ctx, inst, year), require_nationality=False)
+            parts.append(q["instalments"]["note"])
+        except ProfileError:
+            pass
+    if advance is not None:
+        parts.append(f"In {year} you pay an advance of {eur(advance.value)} upon registration when you choose a "
+                     f"spread payment plan" + (f", then the rest in at most {int(count.value)} instalments." if count else "."))
+    elif count is not None and len(parts) < 2:
+        line = f"When you spread your payment you pay in {int(count.value)} instalments"
+        line += f", or {int(late.value)} if you enrol in January or February." if late is not None else "."
+        parts.append(line)
+    facts = [f for f in base.facts("instalments", inst) if f.academic_year == year]
+    parts += [f.text for f in facts]
+    ids = [p.source for p in (count, late, advance) if p is not None] + [f.source_id for f in facts]
+    parts.append(sources_line(ids))
+    dispatcher.utter_message(text="\n".join(dict.fromkeys(parts)))
+    return events + [SlotSet("topic", "fee")]
 
 
 class ActionAnswerLearningCredit(Action):

@@ -17,7 +17,8 @@ MODEL = ROOT / "models" / "current.tar.gz"
 STAMP = ROOT / "models" / "current.fingerprint"
 VAR = Path(os.environ.get("MOBILITY_VAR") or ROOT / "var")  # run-time state: endpoints, tracker store, stamps
 KB_DATA = ROOT / "knowledge" / "data"
-TRAINING_INPUTS = ["config.yml", "domain.yml", "data"]
+# and the code of the project's own NLU component, whose features the model is trained on
+TRAINING_INPUTS = ["config.yml", "domain.yml", "data", "bot/featurizers.py", "bot/minilm.py"]
 
 
 def _rasa() -> List[str]:
@@ -26,7 +27,8 @@ def _rasa() -> List[str]:
 
 
 def fingerprint() -> str:
-    """A hash of everything the model is trained from: config, domain, data and the spaCy pipeline."""
+    """A hash of everything the model is trained from: config, domain, data, the sentence encoder's code and
+    the spaCy pipeline."""
     h = hashlib.sha256()
     files = []
     for name in TRAINING_INPUTS:

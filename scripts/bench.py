@@ -125,7 +125,7 @@ def entity_scores(nlu_dir: Path = ROOT / "data" / "nlu") -> Dict[str, float]:
             "f1": 2 * precision * recall / max(1e-9, precision + recall), "annotated": tp + fn}
 
 
-def threshold_table(out: Path, thresholds=(0.2, 0.3, 0.4, 0.5, 0.6, 0.7)) -> List[Dict[str, float]]:
+def threshold_table(out: Path, thresholds=(0.2, 0.25, 0.3, 0.35, 0.4, 0.5, 0.6)) -> List[Dict[str, float]]:
     """For each fallback threshold, on the held-out folds: the share of wrong intents it would catch (ask
     instead of answering wrongly) and the share of right ones it would needlessly question."""
     def load(name: str) -> List[dict]:
@@ -330,7 +330,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     if "fallback_thresholds" in results:
         print("\nfallback threshold (5-fold CV, config.yml): wrong intents caught / right intents questioned")
         for r in results["fallback_thresholds"]:
-            print(f"  {r['threshold']:.1f}: {r['wrong_caught']:6.1%} / {r['right_questioned']:6.1%}"
+            print(f"  {r['threshold']:.2f}: {r['wrong_caught']:6.1%} / {r['right_questioned']:6.1%}"
                   f"   ({r['n_wrong']} wrong, {r['n_right']} right)")
     print(f"\n{'measure':{width}}  {'mobility-assistant':>18}  {'reference':>12}")
     print(f"{'':{width}}  {'':>18}  {'(default / rasa init)':>12}")

@@ -216,3 +216,60 @@ def test_a_nationality_in_the_plural_is_the_nationality(conversation, kb, text, 
     turn = conversation.run(ActionQuoteFee(), text, "ask_fee")
     assert turn.slots.get("nationality") == code
     assert eur(quote(kb, {"institution": "kdg", "academic_year": "2026-27", "nationality": code})["total"]) in turn.text
+
+
+def _fee(kb, year=None, **profile):
+    return quote(kb, {"institution": "kdg", "academic_year": year or current_academic_year(), **profile},
+                 require_nationality=False)
+
+
+def test_a_non_scholarship_status_without_a_nationality_gets_the_basic_and_the_higher_fee_and_the_question(
+        conversation, kb):
+    turn = conversation.run(ActionQuoteFee(), "what do I pay at KdG as a niet-beursstudent for 30 credits?", "ask_fee")
+    basic = _fee(kb, nationality_group="eea", scholarship="none", credits=30)
+    higher = _fee(kb, nationality_group="non-eea", scholarship="none", credits=30)
+    assert basic["total"] != higher["total"]
+    assert eur(basic["total"]) in turn.text and eur(higher["total"]) in turn.text
+    assert "nationality" in turn.text and turn.slots.get("pending") == "fee"
+    assert any("nationality" in b["payload"] for b in turn.buttons)
+    assert "kdg-tuition-fees-2026-27.txt" in turn.text
+
+
+def test_a_scholarship_status_without_a_nationality_is_quoted_since_it_decides_the_fee(conversation, kb):
+    turn = conversation.run(ActionQuoteFee(), "I'm a bijna-beursstudent, how much for 40 credits at KdG?", "ask_fee")
+    q = _fee(kb, nationality_group="non-eea", scholarship="part", credits=40)
+    assert q["fee_type"] == "basic" and eur(q["total"]) in turn.text
+    assert not turn.buttons and turn.slots.get("pending") is None
+
+
+def test_then_telling_the_nationality_gives_the_one_fee(conversation, kb):
+    conversation.run(ActionQuoteFee(), "niet-beursstudent at KdG, 30 credits, what's the fee?", "ask_fee")
+    turn = conversation.run(ActionContinue(), "/inform{\"nationality\": \"BR\"}", "inform")
+    higher = _fee(kb, nationality="BR", scholarship="none", credits=30)
+    assert turn.text.splitlines()[0] == higher["explanation"]  # the higher fee is the answer, not one of two
+
+
+@pytest.mark.parametrize("text", ["For 2023-24 at KdG: what was the advance on a spread payment plan?",
+                                  "How much did you pay at registration in 2023-24 if you paid KdG in instalments?"])
+def test_a_payment_plan_question_gets_the_advance_of_that_year(conversation, kb, text):
+    turn = conversation.run(ActionQuoteFee(), text, "ask_fee")
+    advance = kb.fee_parameters("kdg", "2023-24")["instalments.advance"]
+    assert eur(advance.value) in turn.text and "2023-24" in turn.text
+    assert "kdg-tuition-fees-2023-24.txt" in turn.text
+    assert "×" not in turn.text  # not a quote
+
+
+def test_a_year_whose_page_sets_no_advance_names_none(conversation, kb):
+    assert "instalments.advance" not in kb.fee_parameters("kdg", current_academic_year())
+    turn = conversation.run(ActionAnswerInstalments(), "can I spread the payment of my tuition at KdG?", "ask_instalments")
+    assert "advance" not in turn.text.lower()
+    assert str(int(kb.fee_parameters("kdg", current_academic_year())["instalments.max_count"].value)) in turn.text
+
+
+@pytest.mark.parametrize("text", ["Until when could a new non-EEA student pay the KdG tuition in 2023-24?",
+                                  "when did I have to pay my tuition in full at KdG in 2023-24 as a non-EU student?"])
+def test_when_the_tuition_is_due_gets_the_payment_answer_of_that_year(conversation, kb, text):
+    turn = conversation.run(ActionQuoteFee(), text, "ask_fee")
+    due = [f.text for f in kb.facts("invoice", "kdg") if f.academic_year == "2023-24"]
+    assert due and all(t in turn.text for t in due)
+    assert turn.slots.get("topic") == "invoice" and "×" not in turn.text

@@ -1,0 +1,168 @@
+"""Rasa NLU component: the intent classifier, a logistic regression over what a message says and what it means.
+
+Features: TF-IDF of word uni- and bigrams and of character 2-5-grams within words (sublinear counts, so a
+typo or a Dutch inflection still shares most of its n-grams), beside the sentence vector of
+bot.featurizers.SentenceEncoderFeaturizer. Chosen over DIET by cross-validation (README.md, `make bench`):
+higher intent macro-F1, and it trains in seconds instead of minutes.
+
+The trained model is kept as JSON and NumPy arrays (no pickle: loading a model runs no code of the file).
+"""
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any, Dict, List, Optional, Text
+
+import numpy as np
+from scipy.sparse import csr_matrix, hstack
+
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.classifiers.classifier import IntentClassifier
+from rasa.shared.exceptions import InvalidConfigException
+from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from bot.featurizers import SentenceEncoderFeaturizer
+
+logger = logging.getLogger(__name__)
+
+# The two TF-IDF views of the text; their settings are part of the model, saved with it.
+VECTORIZERS = {
+    "words": {"analyzer": "word", "ngram_range": (1, 2)},
+    "chars": {"analyzer": "char_wb", "ngram_range": (2, 5)},
+}
+
+
+def _vectorizer(settings: Dict[str, Any], vocabulary: Optional[Dict[str, int]] = None,
+                idf: Optional[np.ndarray] = None):
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    vectorizer = TfidfVectorizer(lowercase=True, sublinear_tf=True, analyzer=settings["analyzer"],
+                                 ngram_range=tuple(settings["ngram_range"]), vocabulary=vocabulary,
+                                 dtype=np.float32)
+    if vocabulary is not None:
+        vectorizer._validate_vocabulary()
+        vectorizer.idf_ = idf
+    return vectorizer
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
+class SentenceIntentClassifier(IntentClassifier, GraphComponent):
+    """Logistic regression over TF-IDF n-grams and the sentence encoder's vector."""
+
+    @classmethod
+    def required_components(cls) -> List[type]:
+        return [SentenceEncoderFeaturizer]
+
+    @staticmethod
+    def required_packages() -> List[Text]:
+        return ["sklearn"]
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        # C: inverse regularisation strength. 5-fold CV (intent macro-F1): 5: 0.895, 10: 0.901, 30: 0.905,
+        # 100: 0.907, 300: 0.905; 30 keeps the confidences of wrong guesses lower than 100 does (median 0.49 vs 0.55).
+        # sentence_weight: the sentence vector's scale beside the unit-length TF-IDF rows (0.7: 0.899, 2: 0.897).
+        return {"C": 30.0, "sentence_weight": 1.0, "max_iter": 3000, "ranking_length": 10}
+
+    @classmethod
+    def validate_config(cls, config: Dict[Text, Any]) -> None:
+        for key in ("C", "sentence_weight", "max_iter"):
+            if not isinstance(config.get(key), (int, float)) or config[key] <= 0:
+                raise InvalidConfigException(f"SentenceIntentClassifier: {key} must be a positive number")
+
+    def __init__(self, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource) -> None:
+        self.config = {**self.get_default_config(), **config}
+        self.validate_config(self.config)
+        self._model_storage, self._resource = model_storage, resource
+        self.vectorizers: Dict[str, Any] = {}
+        self.classes: Optional[np.ndarray] = None
+        self.coef: Optional[np.ndarray] = None
+        self.intercept: Optional[np.ndarray] = None
+
+    @classmethod
+    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+               execution_context: ExecutionContext) -> "SentenceIntentClassifier":
+        return cls(config, model_storage, resource)
+
+    # -- features -------------------------------------------------------------------------------------
+    def _sentence_vectors(self, messages: List[Message]) -> np.ndarray:
+        rows = []
+        for message in messages:
+            sentence = message.get_dense_features(TEXT)[1]
+            if sentence is None:
+                raise ValueError("SentenceIntentClassifier needs the SentenceEncoderFeaturizer before it in the pipeline")
+            rows.append(np.asarray(sentence.features, dtype=np.float32).reshape(-1))
+        return np.stack(rows) * self.config["sentence_weight"]
+
+    def _features(self, messages: List[Message]) -> csr_matrix:
+        texts = [m.get(TEXT) for m in messages]
+        parts = [self.vectorizers[name].transform(texts) for name in VECTORIZERS]
+        return hstack(parts + [csr_matrix(self._sentence_vectors(messages))]).tocsr()
+
+    # -- training -------------------------------------------------------------------------------------
+    def train(self, training_data: TrainingData) -> Resource:
+        from sklearn.linear_model import LogisticRegression
+
+        examples = [e for e in training_data.intent_examples if e.get(INTENT) and e.get(TEXT)]
+        if len({e.get(INTENT) for e in examples}) < 2:
+            logger.warning("SentenceIntentClassifier: fewer than two intents to learn; not trained")
+            return self._resource
+        texts = [e.get(TEXT) for e in examples]
+        self.vectorizers = {name: _vectorizer(settings).fit(texts) for name, settings in VECTORIZERS.items()}
+        clf = LogisticRegression(C=self.config["C"], max_iter=int(self.config["max_iter"]))
+        clf.fit(self._features(examples), [e.get(INTENT) for e in examples])
+        self.classes, self.coef, self.intercept = clf.classes_, clf.coef_.astype(np.float32), clf.intercept_
+        self.persist()
+        return self._resource
+
+    def persist(self) -> None:
+        with self._model_storage.write_to(self._resource) as directory:
+            meta = {"classes": [str(c) for c in self.classes],
+                    "vectorizers": {name: {"settings": VECTORIZERS[name],
+                                           "vocabulary": {k: int(v) for k, v in v_.vocabulary_.items()}}
+                                    for name, v_ in self.vectorizers.items()}}
+            (directory / "intent_classifier.json").write_text(json.dumps(meta, ensure_ascii=False))
+            np.savez(directory / "intent_classifier.npz", coef=self.coef, intercept=self.intercept,
+                     **{f"idf_{name}": v.idf_ for name, v in self.vectorizers.items()})
+
+    @classmethod
+    def load(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+             execution_context: ExecutionContext, **kwargs: Any) -> "SentenceIntentClassifier":
+        component = cls(config, model_storage, resource)
+        try:
+            with model_storage.read_from(resource) as directory:
+                meta = json.loads((directory / "intent_classifier.json").read_text())
+                with np.load(directory / "intent_classifier.npz", allow_pickle=False) as arrays:
+                    component.coef, component.intercept = arrays["coef"], arrays["intercept"]
+                    component.vectorizers = {
+                        name: _vectorizer(v["settings"], v["vocabulary"], arrays[f"idf_{name}"])
+                        for name, v in meta["vectorizers"].items()}
+                component.classes = np.array(meta["classes"])
+        except (ValueError, FileNotFoundError):
+            logger.warning("SentenceIntentClassifier: no trained model in the model storage; intents will be empty")
+        return component
+
+    # -- prediction -----------------------------------------------------------------------------------
+    def _probabilities(self, features: csr_matrix) -> np.ndarray:
+        scores = features @ self.coef.T + self.intercept
+        if len(self.classes) == 2:  # sklearn keeps one row of weights for two classes: p(second) = sigmoid
+            scores = np.hstack([np.zeros_like(scores), scores])
+        scores = np.asarray(scores - scores.max(axis=1, keepdims=True))
+        p = np.exp(scores)
+        return p / p.sum(axis=1, keepdims=True)
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        todo = [m for m in messages if m.get(TEXT)]
+        if self.classes is None or not todo:
+            return messages
+        for message, p in zip(todo, self._probabilities(self._features(todo))):
+            order = np.argsort(-p)
+            ranking = [{"name": str(self.classes[i]), "confidence": float(p[i])} for i in order]
+            message.set(INTENT, ranking[0], add_to_output=True)
+            message.set(INTENT_RANKING_KEY, ranking[: self.config["ranking_length"]], add_to_output=True)
+        return messages

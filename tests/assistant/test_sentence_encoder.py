@@ -1,0 +1,197 @@
+"""The sentence encoder (bot/minilm.py) and its Rasa component (bot/featurizers.py)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from rasa.nlu.constants import TOKENS_NAMES
+from rasa.nlu.tokenizers.whitespace_tokenizer import WhitespaceTokenizer
+from rasa.shared.nlu.constants import FEATURE_TYPE_SENTENCE, FEATURE_TYPE_SEQUENCE, TEXT
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from bot.featurizers import SentenceEncoderFeaturizer, encoder
+from bot.minilm import MAX_TOKENS
+
+
+@pytest.fixture(scope="module")
+def model():
+    return encoder()
+
+
+def test_the_encoder_gives_the_similarities_published_for_all_minilm_l6_v2(model):
+    # sbert.net, "Usage" (sentence_transformer/usage/usage.html): model.similarity of these three sentences
+    # with all-MiniLM-L6-v2 is [[1, 0.6660, 0.1046], [0.6660, 1, 0.1411], [0.1046, 0.1411, 1]].
+    sentences = ["The weather is lovely today.", "It's so sunny outside!", "He drove to the stadium."]
+    vectors = np.stack([e.sentence for e in model.encode(sentences)])
+    published = np.array([[1.0, 0.6660, 0.1046], [0.6660, 1.0, 0.1411], [0.1046, 0.1411, 1.0]])
+    np.testing.assert_allclose(vectors @ vectors.T, published, atol=6e-5)
+
+
+def test_sentence_vectors_have_unit_length(model):
+    for encoded in model.encode(["fees non eu?", "Welke documenten heb ik nodig voor mijn uitwisseling?"]):
+        assert encoded.sentence.shape == (model.dimension,)
+        assert abs(float(np.linalg.norm(encoded.sentence)) - 1.0) < 1e-5
+
+
+def test_a_text_encodes_the_same_alone_and_padded_in_a_batch(model):
+    short, long = "hi", "Which grant can I get for a three-month internship in Japan after my bachelor at KASK?"
+    alone = model.encode([short])[0]
+    batched = model.encode([long, short, long], batch_size=3)[1]
+    np.testing.assert_allclose(alone.sentence, batched.sentence, atol=1e-5)
+    np.testing.assert_allclose(alone.vectors, batched.vectors, atol=1e-5)
+
+
+def test_a_question_lies_closer_to_its_paraphrase_than_to_another_topic(model):
+    fee, paraphrase, other = (e.sentence for e in model.encode(
+        ["How much is the tuition fee?", "what will I have to pay to study here", "Which documents do I need to bring?"]))
+    assert fee @ paraphrase > fee @ other + 0.2
+
+
+def test_a_very_long_message_is_truncated_not_refused(model):
+    encoded = model.encode(["visa " * 2000])[0]
+    assert len(encoded.offsets) == MAX_TOKENS - 2  # [CLS] and [SEP] are not kept as pieces
+    assert np.isfinite(encoded.sentence).all()
+
+
+def test_each_token_gets_the_mean_of_the_word_pieces_inside_it(model):
+    text = "uitwisseling KdG"
+    encoded = model.encode([text])[0]
+    vectors = model.token_vectors(encoded, [(0, 12), (13, 16), (20, 25)])
+    inside = [j for j, (s, e) in enumerate(encoded.offsets) if s < 12]
+    assert len(inside) > 1  # a Dutch word is several English word pieces
+    np.testing.assert_allclose(vectors[0], encoded.vectors[inside].mean(0), atol=1e-6)
+    assert not vectors[2].any()  # a span with no piece gets zeros
+
+
+def _featurizer():
+    config = {**SentenceEncoderFeaturizer.get_default_config()}
+    return SentenceEncoderFeaturizer(config, "sentence_encoder")
+
+
+def _tokenized(*texts):
+    tokenizer = WhitespaceTokenizer(WhitespaceTokenizer.get_default_config())
+    messages = [Message(data={TEXT: t}) for t in texts]
+    tokenizer.process(messages)
+    return messages
+
+
+def test_the_component_adds_one_vector_per_token_and_a_sentence_vector():
+    message, = _tokenized("Which grant for an internship in Japan?")
+    _featurizer().process([message])
+    sequence, sentence = message.get_dense_features(TEXT)
+    tokens = message.get(TOKENS_NAMES[TEXT])
+    assert sequence.type == FEATURE_TYPE_SEQUENCE and sentence.type == FEATURE_TYPE_SENTENCE
+    assert sequence.features.shape == (len(tokens), 384)
+    assert sentence.features.shape == (1, 384)
+    assert sequence.features.any(axis=1).all()  # every token covers at least one word piece
+
+
+def test_the_component_featurizes_training_data_as_it_does_a_message():
+    one, = _tokenized("Can I pay in instalments?")
+    two, = _tokenized("Can I pay in instalments?")
+    featurizer = _featurizer()
+    featurizer.process([one])
+    featurizer.process_training_data(TrainingData(training_examples=[two]))
+    np.testing.assert_allclose(one.get_dense_features(TEXT)[1].features, two.get_dense_features(TEXT)[1].features,
+                               atol=1e-5)
+
+
+def test_the_component_leaves_a_message_without_text_alone():
+    message = Message(data={"intent": "greet"})
+    _featurizer().process([message])
+    assert message.features == []
+
+
+def test_a_wrong_batch_size_is_refused():
+    from rasa.shared.exceptions import InvalidConfigException
+
+    with pytest.raises(InvalidConfigException, match="batch_size"):
+        SentenceEncoderFeaturizer({**SentenceEncoderFeaturizer.get_default_config(), "batch_size": 0}, "x")
+
+
+# -- the intent classifier ------------------------------------------------------------------------------
+TRAINING = {
+    "ask_fee": ["how much is the tuition fee", "what will I pay for 60 credits", "fees for non-EU students?",
+                "what does a year at KdG cost", "hoeveel is het inschrijvingsgeld", "tuition for a master"],
+    "ask_grants": ["which grant can I get for an internship abroad", "is there funding for an exchange",
+                   "erasmus grant for a semester in Spain", "money for studying in Japan?",
+                   "welke beurs kan ik krijgen", "scholarship to go abroad"],
+    "greet": ["hello", "hi there", "good morning", "hey", "hallo", "goeiedag"],
+}
+
+
+def _classifier(tmp_path, **config):
+    from rasa.engine.graph import ExecutionContext, GraphSchema
+    from rasa.engine.storage.local_model_storage import LocalModelStorage
+    from rasa.engine.storage.resource import Resource
+
+    from bot.classifiers import SentenceIntentClassifier
+
+    storage, resource = LocalModelStorage(tmp_path), Resource("intent_classifier")
+    context = ExecutionContext(GraphSchema({}), node_name="intent_classifier")
+    config = {**SentenceIntentClassifier.get_default_config(), **config}
+    return SentenceIntentClassifier, config, storage, resource, context
+
+
+def _featurized(*texts):
+    messages = _tokenized(*texts)
+    _featurizer().process(messages)
+    return messages
+
+
+def _trained(tmp_path):
+    cls, config, storage, resource, context = _classifier(tmp_path)
+    examples = []
+    for intent, texts in TRAINING.items():
+        for message in _featurized(*texts):
+            message.set("intent", intent)
+            examples.append(message)
+    component = cls.create(config, storage, resource, context)
+    component.train(TrainingData(training_examples=examples))
+    return component, cls.load(config, storage, resource, context)
+
+
+def test_the_classifier_recognises_unseen_wordings_after_being_saved_and_loaded(tmp_path):
+    _, loaded = _trained(tmp_path)
+    messages = _featurized("What are the tuition costs for 30 credits?", "any grants for a traineeship in Chile?",
+                           "hiya")
+    loaded.process(messages)
+    assert [m.get("intent")["name"] for m in messages] == ["ask_fee", "ask_grants", "greet"]
+    for m in messages:
+        ranking = m.get("intent_ranking")
+        confidences = [r["confidence"] for r in ranking]
+        assert confidences == sorted(confidences, reverse=True) and abs(sum(confidences) - 1) < 1e-5
+        assert m.get("intent") == ranking[0]
+
+
+def test_the_loaded_classifier_gives_the_trained_ones_confidences(tmp_path):
+    trained, loaded = _trained(tmp_path)
+    one, two = _featurized("hoeveel kost een jaar?"), _featurized("hoeveel kost een jaar?")
+    trained.process(one)
+    loaded.process(two)
+    before, after = one[0].get("intent_ranking"), two[0].get("intent_ranking")
+    assert [r["name"] for r in before] == [r["name"] for r in after]
+    assert [r["confidence"] for r in before] == pytest.approx([r["confidence"] for r in after], abs=1e-6)
+
+
+def test_the_classifier_without_the_sentence_encoder_says_so(tmp_path):
+    trained, _ = _trained(tmp_path)
+    with pytest.raises(ValueError, match="SentenceEncoderFeaturizer"):
+        trained.process(_tokenized("how much is it?"))
+
+
+def test_an_untrained_classifier_leaves_messages_without_an_intent(tmp_path):
+    cls, config, storage, resource, context = _classifier(tmp_path)
+    loaded = cls.load(config, storage, resource, context)
+    message, = _featurized("how much is it?")
+    loaded.process([message])
+    assert message.get("intent") is None
+
+
+@pytest.mark.parametrize("key, value", [("C", 0), ("sentence_weight", -1), ("max_iter", "many")])
+def test_a_wrong_classifier_setting_is_refused(tmp_path, key, value):
+    from rasa.shared.exceptions import InvalidConfigException
+
+    cls, config, storage, resource, context = _classifier(tmp_path, **{key: value})
+    with pytest.raises(InvalidConfigException, match=key):
+        cls.create(config, storage, resource, context)
