@@ -77,8 +77,8 @@ class ActionAnswerDeadline(Action):
 
         if is_fragment(tracker):
             return await ActionContinue().run(dispatcher, tracker, domain)
-        if is_fee_question(tracker):
-            from actions.fees import answer_fee_question
+        from actions.fees import answer_fee_question, is_tuition_payment_question
 
+        if is_fee_question(tracker) or is_tuition_payment_question(latest_text(tracker)):
             return answer_fee_question(dispatcher, tracker)
         return deadline_answer(dispatcher, tracker)

@@ -8,7 +8,8 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import button, cite, eur, kb, latest_text, sources_line, update_context
+from actions.common import (PROFILE_ENTITIES, button, cite, eur, kb, latest_entities, latest_text, sources_line,
+                            update_context)
 from knowledge.fees import ProfileError, quote
 from knowledge.years import current_academic_year, label, start_year
 
@@ -76,19 +77,32 @@ def ask_nationality(dispatcher: CollectingDispatcher, unknown: Optional[str] = N
     return [SlotSet("pending", "fee")]
 
 
+def cannot_quote(dispatcher: CollectingDispatcher, e: ProfileError) -> List[Any]:
+    dispatcher.utter_message(text=f"I can't work out that fee: {e.message}. A person at the international office can help.",
+                             buttons=[button("Talk to a person", "ask_human")])
+    return []
+
+
 def fee_by_scholarship(dispatcher: CollectingDispatcher, profile: Dict[str, Any]) -> List[Any]:
     """A scholarship status told without a nationality ("niet-beursstudent, 45 credits"). The statuses are tiers
     of the basic fee, and a (part-)scholarship student meets the nationality conditions, so the engine quotes
     them whatever the nationality; a non-scholarship student pays the basic fee or, as a non-EEA national
     without the nationality conditions, the higher fee: both are given, and the nationality asked."""
     base = kb()
-    basic = quote(base, {**profile, "nationality_group": "eea"}, require_nationality=False)
-    higher = quote(base, {**profile, "nationality_group": "non-eea"}, require_nationality=False)
+    try:
+        basic = quote(base, {**profile, "nationality_group": "eea"}, require_nationality=False)
+        higher = quote(base, {**profile, "nationality_group": "non-eea"}, require_nationality=False)
+    except ProfileError as e:  # e.g. a programme the year's page gives no fee for
+        return cannot_quote(dispatcher, e)
     if higher["fee_type"] == basic["fee_type"]:  # the status itself decides: one answer
         dispatcher.utter_message(text="\n".join([higher["explanation"], sources_line(s["id"] for s in higher["sources"])]))
         return [SlotSet("pending", None)]
-    new = " and new at KdG" if "higher.continuing.fixed" in base.fee_parameters(profile["institution"], basic["academic_year"]) else ""
-    lines = [f"As a non-scholarship student, {basic['credits']} credits on a {basic['contract']} contract in {basic['academic_year']}:",
+    year = basic["academic_year"]
+    new = ""
+    if "higher.continuing.fixed" in base.fee_parameters(profile["institution"], year):
+        new = f" and enrolled at KdG before {year}" if profile.get("first_enrolled") else " and new at KdG"
+    article = "an" if basic["contract"][0] in "aeiou" else "a"
+    lines = [f"As a non-scholarship student, {basic['credits']} credits on {article} {basic['contract']} contract in {year}:",
              f"- with the basic fee (Belgian and EEA nationals, and others who meet the nationality conditions): "
              f"{eur(basic['fixed'])} + {basic['credits']} × {eur(basic['per_credit'])} = {eur(basic['total'])};",
              f"- with the higher fee (a non-EEA national who does not meet them{new}): {eur(higher['fixed'])} + "
@@ -115,9 +129,7 @@ def fee_answer(dispatcher: CollectingDispatcher, ctx: Dict[str, Any]) -> List[An
             return events + fee_by_scholarship(dispatcher, profile)
         if e.field == "nationality":
             return events + ask_nationality(dispatcher, ctx.get("unknown_place"))
-        dispatcher.utter_message(text=f"I can't work out that fee: {e.message}. A person at the international office can help.",
-                                 buttons=[button("Talk to a person", "ask_human")])
-        return events
+        return events + cannot_quote(dispatcher, e)
     parts = [q["explanation"]] + list(q.get("notes") or [])
     assumed = []
     if not ctx.get("credits"):
@@ -159,22 +171,44 @@ AMOUNT = re.compile(r"\b(how much|what (is|will|would|do|does|should)|amount|cos
                     r"|less|lower|reduced|cheaper|minder|instal+ments?|afbetaling)\b", re.I)
 
 
+QUOTE_ASKED = re.compile(r"\b(how much|what (is|will|would|do|does|should)|what('|\u2019)s|amount|cost|costs|price|hoeveel"
+                         r"|wat kost|bedrag)\b", re.I)
+
+
 def is_payment_question(text: str) -> bool:
     return bool(PAYMENT_HOW.search(text)) and not AMOUNT.search(text)
 
 
 # "By when must I pay?" asks when the tuition is due (the invoice topic), not how much.
-PAYMENT_WHEN = re.compile(r"\b(by|before|until|till) when\b.{0,60}\b(pay|paid|paying|due)\b"
-                          r"|\bwhen\b.{0,40}\b(pay|paid)\b.{0,30}\b(tuition|fees?|in full|studiegeld|inschrijvingsgeld)\b"
-                          r"|\b(tuition|fees?|payment)\b.{0,30}\b(due|deadline)\b|\b(payment|paying) deadline\b"
-                          r"|\btegen wanneer\b.{0,40}\bbetal|\bwanneer\b.{0,30}\bbetal", re.I)
+# "When" must ask the question ("when do I pay ...", "by when ...", "tegen wanneer ..."), not set a condition
+# ("when I take 30 credits, what do I pay?", "wanneer ik hier studeer, wat moet ik betalen?").
+_PAY = r"(pay|paid|paying|due|beta+l\w*)"
+PAYMENT_WHEN = re.compile(rf"\b(by|before|until|till|tot|tegen) (when|wanneer)\b.{{0,60}}\b{_PAY}\b"
+                          rf"|(^|[.?!,;:]\s*)(when|wanneer)\s+(do|does|did|must|should|is|are|was|were|have|has|had|will|can"
+                          rf"|moet|moeten|kan|kunnen|zijn)\b.{{0,50}}\b{_PAY}\b|(^|[.?!,;:]\s*)wanneer\s+betaa?l\w*"
+                          r"|\b(tuition|fees?|payment|studiegeld|inschrijvingsgeld)\b.{0,20}\b(due|vervalt)\b"
+                          r"|\b(payment|paying) deadline\b|\bbetalingstermijn\b", re.I)
 # Spreading the payment: the instalments answer, which has the advance and the number of instalments.
 INSTALMENTS = re.compile(r"\b(instal+ments?|payment plan|spread(ing)? (out )?(the |my |your )?(payment|tuition|fee)s?"
                          r"|pay(ing)? in (parts|stages)|afbetaling\w*|gespreid\w*|spreiding|betalingsplan|in (\w+ )?schijven)\b", re.I)
 
 
 def is_payment_when_question(text: str) -> bool:
-    return bool(PAYMENT_WHEN.search(text)) and not re.search(r"\bhow much|hoeveel\b", text, re.I)
+    """When the tuition is due, and not also how much it is ("what's the fee and when is it due?" is quoted)."""
+    return bool(PAYMENT_WHEN.search(text)) and not AMOUNT_ASKED.search(text)
+
+
+AMOUNT_ASKED = re.compile(r"\b(how much|hoeveel|wat kost|what('|\u2019)?s the (fee|tuition|cost|price)|what is the "
+                          r"(fee|tuition|cost|price)|what (do|does|did|will|would|should)\b.{0,30}\bpay|wat\b.{0,20}\bbeta+l\w*)\b",
+                          re.I)
+
+
+NAMES_TUITION = re.compile(r"\b(tuition|studiegeld|inschrijvingsgeld|collegegeld|fees?|tarief|instal+ments?|afbetaling\w*)\b", re.I)
+
+
+def is_tuition_payment_question(text: str) -> bool:
+    """A question another intent (a deadline) won that asks when or how the tuition is paid."""
+    return bool(NAMES_TUITION.search(text)) and (is_payment_when_question(text) or bool(INSTALMENTS.search(text)))
 
 
 # "How much does a visa cost?", "price of a meal", "cost of living": the price of something other than tuition,
@@ -209,6 +243,10 @@ def answer_fee_question(dispatcher: CollectingDispatcher, tracker: Tracker) -> L
         dispatcher.utter_message(response="utter_out_of_scope")
         return events
     if INSTALMENTS.search(text):
+        if QUOTE_ASKED.search(text) and {e.get("entity") for e in latest_entities(tracker)} & PROFILE_ENTITIES:
+            # "what's the fee for 60 credits as a non-EU student, and can I pay in instalments?": both answers
+            ctx, events = update_context(tracker, "fee")
+            return events + fee_answer(dispatcher, ctx) + instalments_answer(dispatcher, tracker)
         return instalments_answer(dispatcher, tracker)
     if is_payment_question(text) or is_payment_when_question(text):
         from actions.topics import topic_answer
@@ -250,15 +288,18 @@ def instalments_answer(dispatcher: CollectingDispatcher, tracker: Tracker) -> Li
     advance = params.get("instalments.advance")
     if late is not None and re.search(r"\b(jan|januari|feb|februari)", text):
         parts.append(f"If you enrol in January or February, you pay in {int(late.value)} instalments.")
+    q = None
     if ctx.get("nationality") or ctx.get("residence") or ctx.get("scholarship"):
         try:
             q = quote(base, build_profile(ctx, inst, year), require_nationality=False)
             parts.append(q["instalments"]["note"])
         except ProfileError:
-            pass
-    if advance is not None:
-        parts.append(f"In {year} you pay an advance of {eur(advance.value)} upon registration when you choose a "
-                     f"spread payment plan" + (f", then the rest in at most {int(count.value)} instalments." if count else "."))
+            q = None
+    may_spread = q is None or q["instalments"].get("allowed") is not False
+    if advance is not None and may_spread and not any(eur(advance.value) in (p or "") for p in parts):
+        parts.append(f"In {year}, standard-fee students who choose a spread payment plan pay an advance of "
+                     f"{eur(advance.value)} upon registration"
+                     + (f", then the rest in at most {int(count.value)} instalments." if count else "."))
     elif count is not None and len(parts) < 2:
         line = f"When you spread your payment you pay in {int(count.value)} instalments"
         line += f", or {int(late.value)} if you enrol in January or February." if late is not None else "."

@@ -3,7 +3,7 @@
 Features: TF-IDF of word uni- and bigrams and of character 2-5-grams within words (sublinear counts, so a
 typo or a Dutch inflection still shares most of its n-grams), beside the sentence vector of
 bot.featurizers.SentenceEncoderFeaturizer. Chosen over DIET by cross-validation (README.md, `make bench`):
-higher intent macro-F1, and it trains in seconds instead of minutes.
+higher intent macro-F1, and the regression fits in about 30 s where DIET trained for over 3 minutes.
 
 The trained model is kept as JSON and NumPy arrays (no pickle: loading a model runs no code of the file).
 """
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from typing import Any, Dict, List, Optional, Text
 
 import numpy as np
@@ -29,6 +30,7 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 from bot.featurizers import SentenceEncoderFeaturizer
 
 logger = logging.getLogger(__name__)
+WORD = re.compile(r"\w", re.UNICODE)
 
 # The two TF-IDF views of the text; their settings are part of the model, saved with it.
 VECTORIZERS = {
@@ -91,13 +93,14 @@ class SentenceIntentClassifier(IntentClassifier, GraphComponent):
 
     # -- features -------------------------------------------------------------------------------------
     def _sentence_vectors(self, messages: List[Message]) -> np.ndarray:
-        rows = []
-        for message in messages:
-            sentence = message.get_dense_features(TEXT)[1]
-            if sentence is None:
-                raise ValueError("SentenceIntentClassifier needs the SentenceEncoderFeaturizer before it in the pipeline")
-            rows.append(np.asarray(sentence.features, dtype=np.float32).reshape(-1))
+        rows = [np.asarray(m.get_dense_features(TEXT)[1].features, dtype=np.float32).reshape(-1) for m in messages]
         return np.stack(rows) * self.config["sentence_weight"]
+
+    @staticmethod
+    def _scorable(message: Message) -> bool:
+        """A message with a word in it and the encoder's sentence vector. Punctuation alone ("?", ":)") or blank
+        text is not scored: TF-IDF drops it whole, and a confident guess on it would be noise."""
+        return bool(WORD.search(message.get(TEXT) or "")) and message.get_dense_features(TEXT)[1] is not None
 
     def _features(self, messages: List[Message]) -> csr_matrix:
         texts = [m.get(TEXT) for m in messages]
@@ -144,7 +147,8 @@ class SentenceIntentClassifier(IntentClassifier, GraphComponent):
                         for name, v in meta["vectorizers"].items()}
                 component.classes = np.array(meta["classes"])
         except (ValueError, FileNotFoundError):
-            logger.warning("SentenceIntentClassifier: no trained model in the model storage; intents will be empty")
+            logger.warning("SentenceIntentClassifier: no trained model in the model storage; every message will get "
+                           "no intent (the fallback)")
         return component
 
     # -- prediction -----------------------------------------------------------------------------------
@@ -157,8 +161,15 @@ class SentenceIntentClassifier(IntentClassifier, GraphComponent):
         return p / p.sum(axis=1, keepdims=True)
 
     def process(self, messages: List[Message]) -> List[Message]:
-        todo = [m for m in messages if m.get(TEXT)]
-        if self.classes is None or not todo:
+        """Sets the intent and its ranking on every message, as Rasa's classifiers do: a message that cannot
+        be scored (see _scorable, or no trained model) gets no intent at confidence 0, so the fallback answers."""
+        todo = [m for m in messages if self.classes is not None and self._scorable(m)]
+        scored = {id(m) for m in todo}
+        for message in messages:
+            if id(message) not in scored:
+                message.set(INTENT, {"name": None, "confidence": 0.0}, add_to_output=True)
+                message.set(INTENT_RANKING_KEY, [], add_to_output=True)
+        if not todo:
             return messages
         for message, p in zip(todo, self._probabilities(self._features(todo))):
             order = np.argsort(-p)

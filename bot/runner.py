@@ -17,8 +17,9 @@ MODEL = ROOT / "models" / "current.tar.gz"
 STAMP = ROOT / "models" / "current.fingerprint"
 VAR = Path(os.environ.get("MOBILITY_VAR") or ROOT / "var")  # run-time state: endpoints, tracker store, stamps
 KB_DATA = ROOT / "knowledge" / "data"
-# and the code of the project's own NLU component, whose features the model is trained on
-TRAINING_INPUTS = ["config.yml", "domain.yml", "data", "bot/featurizers.py", "bot/minilm.py"]
+# and the code of the project's own NLU components and the encoder weights' pin, which the model depends on
+TRAINING_INPUTS = ["config.yml", "domain.yml", "data", "bot/featurizers.py", "bot/minilm.py", "bot/classifiers.py",
+                   "requirements-model.txt"]
 
 
 def _rasa() -> List[str]:

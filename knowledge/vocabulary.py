@@ -17,7 +17,8 @@ from knowledge.years import current_academic_year, label, parse_academic_year, s
 NATIONALITY_GROUPS = {
     "eea": ["EU", "EEA", "EU/EEA", "European", "EU citizen", "EER", "EU-burger", "Europese"],
     "non-eea": ["non-EU", "non EU", "non-EEA", "non EEA", "non-European", "non European", "outside the EU",
-                "outside the EEA", "from outside Europe", "niet-EU", "niet-EER", "buiten de EU", "international student",
+                "outside the EEA", "from outside Europe", "niet-EU", "niet-EER", "buiten de EU", "buiten de EER", "buiten Europa",
+                "international student",
                 "international students"],
 }
 SCHOLARSHIP = {

@@ -273,3 +273,51 @@ def test_when_the_tuition_is_due_gets_the_payment_answer_of_that_year(conversati
     due = [f.text for f in kb.facts("invoice", "kdg") if f.academic_year == "2023-24"]
     assert due and all(t in turn.text for t in due)
     assert turn.slots.get("topic") == "invoice" and "×" not in turn.text
+
+
+def test_a_scholarship_status_for_a_programme_the_year_gives_no_fee_for_is_told_so_not_a_crash(conversation):
+    turn = conversation.run(ActionQuoteFee(), "What did a niet-beursstudent pay for a bridging programme in 2023-24 at KdG?",
+                            "ask_fee")
+    assert "can't work out that fee" in turn.text and "bridging" in turn.text
+    assert any(b["payload"] == "/ask_human" for b in turn.buttons)
+
+
+def test_the_two_fee_answer_names_a_continuing_students_higher_fee_as_such(conversation, kb):
+    conversation.slots["enrolment"] = "continuing"
+    turn = conversation.run(ActionQuoteFee(), "niet-beursstudent at KdG, 30 credits, what's the fee?", "ask_fee")
+    year = current_academic_year()
+    higher = _fee(kb, nationality_group="non-eea", scholarship="none", credits=30,
+                  first_enrolled=f"{int(year[:4]) - 1}-{year[2:4]}")
+    assert eur(higher["total"]) in turn.text and f"enrolled at KdG before {year}" in turn.text
+    assert "new at KdG" not in turn.text
+
+
+def test_a_fee_question_that_also_asks_about_instalments_gets_the_quote_and_the_instalments(conversation, kb):
+    turn = conversation.run(ActionQuoteFee(), "How much is the fee for 60 credits as a non-EU student, and can I pay in "
+                                              "instalments?", "ask_fee")
+    assert eur(_fee(kb, nationality_group="non-eea", credits=60)["total"]) in turn.text
+    instalments = int(kb.fee_parameters("kdg", current_academic_year())["instalments.max_count"].value)
+    assert f"{instalments} instalments" in turn.text
+
+
+def test_a_student_who_may_not_spread_is_not_told_the_advance(conversation, kb):
+    turn = conversation.run(ActionQuoteFee(), "As a non-EEA student in 2023-24, how much did I pay up front on a payment "
+                                              "plan at KdG?", "ask_fee")
+    assert eur(kb.fee_parameters("kdg", "2023-24")["instalments.advance"].value) not in turn.text
+    assert "standard fee" in turn.text
+
+
+@pytest.mark.parametrize("text", ["When I take 30 credits, what do I pay in tuition at KdG as a Brazilian?",
+                                  "What's the fee at KdG for a Brazilian and when is it due?"])
+def test_a_when_that_is_a_condition_or_comes_with_how_much_still_gets_the_quote(conversation, kb, text):
+    turn = conversation.run(ActionQuoteFee(), text, "ask_fee")
+    assert turn.slots.get("topic") == "fee" and "×" in turn.text
+
+
+@pytest.mark.parametrize("text", ["By when must I pay my tuition at KdG?", "Wanneer betaal ik mijn studiegeld aan KdG?"])
+def test_when_the_tuition_is_due_classified_as_a_deadline_gets_the_payment_answer(conversation, kb, text):
+    from actions.deadlines import ActionAnswerDeadline
+
+    turn = conversation.run(ActionAnswerDeadline(), text, "ask_deadline")
+    assert turn.slots.get("topic") == "invoice"
+    assert all(f.text in turn.text for f in kb.facts("invoice", "kdg") if f.academic_year == current_academic_year())

@@ -174,18 +174,35 @@ def test_the_loaded_classifier_gives_the_trained_ones_confidences(tmp_path):
     assert [r["confidence"] for r in before] == pytest.approx([r["confidence"] for r in after], abs=1e-6)
 
 
-def test_the_classifier_without_the_sentence_encoder_says_so(tmp_path):
+@pytest.mark.parametrize("text", ["   ", "?", ":)", "..."])
+def test_blank_or_punctuation_only_text_gets_no_intent_so_the_fallback_answers(tmp_path, text):
+    from rasa.nlu.classifiers.fallback_classifier import FallbackClassifier
+
+    _, loaded = _trained(tmp_path)
+    message, = _featurized(text)
+    loaded.process([message])
+    assert message.get("intent") == {"name": None, "confidence": 0.0}
+    FallbackClassifier(FallbackClassifier.get_default_config()).process([message])
+    assert message.get("intent")["name"] == "nlu_fallback"
+
+
+def test_a_message_without_the_encoders_vector_gets_no_intent(tmp_path):
     trained, _ = _trained(tmp_path)
-    with pytest.raises(ValueError, match="SentenceEncoderFeaturizer"):
-        trained.process(_tokenized("how much is it?"))
+    message, = _tokenized("how much is it?")
+    trained.process([message])
+    assert message.get("intent") == {"name": None, "confidence": 0.0}
 
 
-def test_an_untrained_classifier_leaves_messages_without_an_intent(tmp_path):
+def test_an_untrained_classifier_gives_no_intent_and_the_fallback_answers(tmp_path):
+    from rasa.nlu.classifiers.fallback_classifier import FallbackClassifier
+
     cls, config, storage, resource, context = _classifier(tmp_path)
     loaded = cls.load(config, storage, resource, context)
     message, = _featurized("how much is it?")
     loaded.process([message])
-    assert message.get("intent") is None
+    assert message.get("intent") == {"name": None, "confidence": 0.0}
+    FallbackClassifier(FallbackClassifier.get_default_config()).process([message])
+    assert message.get("intent")["name"] == "nlu_fallback"
 
 
 @pytest.mark.parametrize("key, value", [("C", 0), ("sentence_weight", -1), ("max_iter", "many")])
