@@ -171,8 +171,13 @@ AMOUNT = re.compile(r"\b(how much|what (is|will|would|do|does|should)|amount|cos
                     r"|less|lower|reduced|cheaper|minder|instal+ments?|afbetaling)\b", re.I)
 
 
+# A quote asked beside instalments ("how much ..., and can I pay in instalments?"): any amount wording.
 QUOTE_ASKED = re.compile(r"\b(how much|what (is|will|would|do|does|should)|what('|\u2019)s|amount|cost|costs|price|hoeveel"
                          r"|wat kost|bedrag)\b", re.I)
+# An amount asked beside a payment date: narrower, since "what is the payment deadline?" asks no amount.
+AMOUNT_ASKED = re.compile(r"\b(how much|hoeveel|wat kost|what('|\u2019)?s the (fee|tuition|cost|price)|what is the "
+                          r"(fee|tuition|cost|price)|what (do|does|did|will|would|should)\b.{0,30}\bpay|wat\b.{0,20}\bbeta+l\w*)\b",
+                          re.I)
 
 
 def is_payment_question(text: str) -> bool:
@@ -196,11 +201,6 @@ INSTALMENTS = re.compile(r"\b(instal+ments?|payment plan|spread(ing)? (out )?(th
 def is_payment_when_question(text: str) -> bool:
     """When the tuition is due, and not also how much it is ("what's the fee and when is it due?" is quoted)."""
     return bool(PAYMENT_WHEN.search(text)) and not AMOUNT_ASKED.search(text)
-
-
-AMOUNT_ASKED = re.compile(r"\b(how much|hoeveel|wat kost|what('|\u2019)?s the (fee|tuition|cost|price)|what is the "
-                          r"(fee|tuition|cost|price)|what (do|does|did|will|would|should)\b.{0,30}\bpay|wat\b.{0,20}\bbeta+l\w*)\b",
-                          re.I)
 
 
 NAMES_TUITION = re.compile(r"\b(tuition|studiegeld|inschrijvingsgeld|collegegeld|fees?|tarief|instal+ments?|afbetaling\w*)\b", re.I)
@@ -243,11 +243,11 @@ def answer_fee_question(dispatcher: CollectingDispatcher, tracker: Tracker) -> L
         dispatcher.utter_message(response="utter_out_of_scope")
         return events
     if INSTALMENTS.search(text):
+        ctx, events = update_context(tracker, "fee")
         if QUOTE_ASKED.search(text) and {e.get("entity") for e in latest_entities(tracker)} & PROFILE_ENTITIES:
             # "what's the fee for 60 credits as a non-EU student, and can I pay in instalments?": both answers
-            ctx, events = update_context(tracker, "fee")
-            return events + fee_answer(dispatcher, ctx) + instalments_answer(dispatcher, tracker)
-        return instalments_answer(dispatcher, tracker)
+            events += fee_answer(dispatcher, ctx)
+        return events + instalments_answer(dispatcher, ctx, text)
     if is_payment_question(text) or is_payment_when_question(text):
         from actions.topics import topic_answer
 
@@ -270,19 +270,20 @@ class ActionAnswerInstalments(Action):
         return "action_answer_instalments"
 
     async def run(self, dispatcher, tracker: Tracker, domain):
-        return instalments_answer(dispatcher, tracker)
+        ctx, events = update_context(tracker, "fee")
+        return events + instalments_answer(dispatcher, ctx, latest_text(tracker))
 
 
-def instalments_answer(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[Any]:
-    """Spreading the payment: how many instalments, the advance where the year's page sets one, who may."""
-    ctx, events = update_context(tracker, "fee")
+def instalments_answer(dispatcher: CollectingDispatcher, ctx: Dict[str, Any], text: str) -> List[Any]:
+    """Spreading the payment: how many instalments, the advance where the year's page sets one, who may.
+    ctx is the conversation's context after the message (update_context), text the message."""
     found = _year_and_institution(ctx, dispatcher)
     if not found:
-        return events
+        return []
     inst, year = found
     base = kb()
     params = base.fee_parameters(inst, year)
-    text = latest_text(tracker).lower()
+    text = text.lower()
     parts = []
     count, late = params.get("instalments.max_count"), params.get("instalments.count_enrolled_jan_feb")
     advance = params.get("instalments.advance")
@@ -294,7 +295,7 @@ def instalments_answer(dispatcher: CollectingDispatcher, tracker: Tracker) -> Li
             q = quote(base, build_profile(ctx, inst, year), require_nationality=False)
             parts.append(q["instalments"]["note"])
         except ProfileError:
-            q = None
+            pass
     may_spread = q is None or q["instalments"].get("allowed") is not False
     if advance is not None and may_spread and not any(eur(advance.value) in (p or "") for p in parts):
         parts.append(f"In {year}, standard-fee students who choose a spread payment plan pay an advance of "
@@ -309,7 +310,7 @@ def instalments_answer(dispatcher: CollectingDispatcher, tracker: Tracker) -> Li
     ids = [p.source for p in (count, late, advance) if p is not None] + [f.source_id for f in facts]
     parts.append(sources_line(ids))
     dispatcher.utter_message(text="\n".join(dict.fromkeys(parts)))
-    return events + [SlotSet("topic", "fee")]
+    return [SlotSet("topic", "fee")]
 
 
 class ActionAnswerLearningCredit(Action):
