@@ -83,7 +83,10 @@ class SentenceIntentClassifier(IntentClassifier, GraphComponent):
         self._model_storage, self._resource = model_storage, resource
         self.vectorizers: Dict[str, Any] = {}
         self.classes: Optional[np.ndarray] = None
-        self.coef: Optional[np.ndarray] = None
+        self.coef: Optional[np.ndarray] = None  # (classes, features), as sklearn keeps it
+        # the same weights transposed and contiguous: (features, classes), what a message's sparse row is multiplied
+        # by (through coef.T, SciPy would copy all of coef, some 16 MB, on every message)
+        self._weights: Optional[np.ndarray] = None
         self.intercept: Optional[np.ndarray] = None
 
     @classmethod
@@ -119,7 +122,8 @@ class SentenceIntentClassifier(IntentClassifier, GraphComponent):
         self.vectorizers = {name: _vectorizer(settings).fit(texts) for name, settings in VECTORIZERS.items()}
         clf = LogisticRegression(C=self.config["C"], max_iter=int(self.config["max_iter"]))
         clf.fit(self._features(examples), [e.get(INTENT) for e in examples])
-        self.classes, self.coef, self.intercept = clf.classes_, clf.coef_.astype(np.float32), clf.intercept_
+        self.classes, self.intercept = clf.classes_, clf.intercept_
+        self._set_coef(clf.coef_.astype(np.float32))
         self.persist()
         return self._resource
 
@@ -141,7 +145,8 @@ class SentenceIntentClassifier(IntentClassifier, GraphComponent):
             with model_storage.read_from(resource) as directory:
                 meta = json.loads((directory / "intent_classifier.json").read_text())
                 with np.load(directory / "intent_classifier.npz", allow_pickle=False) as arrays:
-                    component.coef, component.intercept = arrays["coef"], arrays["intercept"]
+                    component._set_coef(arrays["coef"])
+                    component.intercept = arrays["intercept"]
                     component.vectorizers = {
                         name: _vectorizer(v["settings"], v["vocabulary"], arrays[f"idf_{name}"])
                         for name, v in meta["vectorizers"].items()}
@@ -151,9 +156,13 @@ class SentenceIntentClassifier(IntentClassifier, GraphComponent):
                            "no intent (the fallback)")
         return component
 
+    def _set_coef(self, coef: np.ndarray) -> None:
+        self._weights = np.ascontiguousarray(coef.T)
+        self.coef = self._weights.T  # a view: one copy of the weights in memory
+
     # -- prediction -----------------------------------------------------------------------------------
     def _probabilities(self, features: csr_matrix) -> np.ndarray:
-        scores = features @ self.coef.T + self.intercept
+        scores = features @ self._weights + self.intercept
         if len(self.classes) == 2:  # sklearn keeps one row of weights for two classes: p(second) = sigmoid
             scores = np.hstack([np.zeros_like(scores), scores])
         scores = np.asarray(scores - scores.max(axis=1, keepdims=True))

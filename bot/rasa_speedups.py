@@ -1,10 +1,21 @@
-"""Rasa 3.6, as the project runs it: `python -m bot.rasa_speedups run ...` is `rasa run ...` with one fix.
+"""Rasa 3.6, as the project runs it: `python -m bot.rasa_speedups run ...` is `rasa run ...` with two fixes.
 
-Rasa validates every custom action's response with `jsonschema.validate(result, schema)`, which first checks
+1. Rasa validates every custom action's response with `jsonschema.validate(result, schema)`, which first checks
 the (constant, large) schema itself against the JSON-schema metaschema: about 40 ms of CPU per custom action
 on these machines, most of a knowledge-base answer's turn. Here the validator is built once per schema and
 reused; each response is still validated in full against the same schema, and an invalid one still raises
-the same ValidationError. Measured by `make bench` (turn latency over REST); see README, Measurements.
+the same ValidationError.
+
+2. The SQLite tracker store (the default, var/tracker.db) commits every turn in SQLite's default rollback
+journal with synchronous=FULL: two or more fsyncs a commit, 1-7 ms each on these disks, several commits a
+turn. Every SQLite connection of the Rasa process is opened in WAL mode with synchronous=NORMAL instead,
+SQLite's recommended setting for WAL: a commit is an append to the log, no fsync; a crash of the server
+loses nothing committed, and a power cut can at most roll back the last commits, never corrupt the file.
+Staff reading conversations (`mobility conversation`) no longer wait for the writer either. And the store
+keeps its SQLite connections in a pool (SQLAlchemy 2.0's default for a database file) where SQLAlchemy 1.4
+opens a new connection for every session, several a turn. PostgreSQL (DATABASE_URL) is untouched.
+
+Measured by `make bench` (turn latency over REST); see README, Measurements.
 """
 from __future__ import annotations
 
@@ -14,11 +25,50 @@ from typing import Any, Dict, Text
 _installed = False
 
 
+def sqlite_wal(dbapi_connection, connection_record=None) -> None:
+    """On a new SQLite connection: WAL journal, synchronous=NORMAL (see 2. above); other databases untouched."""
+    import sqlite3
+
+    if not isinstance(dbapi_connection, sqlite3.Connection):
+        return
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA journal_mode=WAL")  # kept in the file: later connections find it in WAL mode
+        cursor.execute("PRAGMA synchronous=NORMAL")  # per connection
+    finally:
+        cursor.close()
+
+
+def sqlite_pool(url) -> Dict[Text, Any]:
+    """create_engine arguments for a pool of connections to an SQLite database file ({} for anything else)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.pool import QueuePool
+
+    url = make_url(url)
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return {}
+    # a pooled connection may serve the next session from another thread; one session uses it at a time
+    return {"poolclass": QueuePool, "connect_args": {"check_same_thread": False}}
+
+
 def install() -> None:
-    """Make RemoteAction reuse one validator for its response schema (idempotent)."""
+    """Make RemoteAction reuse one validator for its response schema, and open SQLite in WAL mode (idempotent)."""
     global _installed
     if _installed:
         return
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    event.listen(Engine, "connect", sqlite_wal)
+    from rasa.core import tracker_store
+
+    rasa_engine_kwargs = tracker_store.create_engine_kwargs
+
+    def create_engine_kwargs(url):
+        kwargs = rasa_engine_kwargs(url)
+        return {**kwargs, **sqlite_pool(url)} if not kwargs else kwargs
+
+    tracker_store.create_engine_kwargs = create_engine_kwargs
     from jsonschema import validators
     from jsonschema.exceptions import best_match
     from rasa.core.actions.action import RemoteAction

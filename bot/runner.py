@@ -23,7 +23,7 @@ TRAINING_INPUTS = ["config.yml", "domain.yml", "data", "bot/featurizers.py", "bo
 
 
 def _rasa() -> List[str]:
-    """`rasa`, with the project's fix for its per-action schema check (bot/rasa_speedups.py)."""
+    """`rasa`, with the project's fixes (bot/rasa_speedups.py: one schema check per action, SQLite in WAL mode)."""
     return [sys.executable, "-m", "bot.rasa_speedups"]
 
 

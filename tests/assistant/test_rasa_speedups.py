@@ -72,3 +72,50 @@ def test_the_runner_starts_rasa_through_the_patched_entry_point():
     proc = subprocess.run(cmd + ["--version"], cwd=runner.ROOT, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "Rasa Version" in proc.stdout and "3.6.21" in proc.stdout
+
+
+def test_the_sqlite_tracker_store_runs_in_wal_mode_and_keeps_conversations(tmp_path):
+    import asyncio
+    import sqlite3
+
+    from rasa.core.tracker_store import SQLTrackerStore
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.events import UserUttered
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    rasa_speedups.install()
+    db = tmp_path / "tracker.db"
+    store = SQLTrackerStore(Domain.empty(), dialect="sqlite", db=str(db))
+    tracker = DialogueStateTracker.from_events("student", [UserUttered("Which grant for Japan?")])
+    asyncio.run(store.save(tracker))
+    from sqlalchemy.pool import QueuePool
+
+    assert isinstance(store.engine.pool, QueuePool)  # connections kept, not opened for every session
+    with store.engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL (FULL is 2)
+    store.engine.dispose()
+    with sqlite3.connect(db) as plain:  # the mode is in the file, for every later reader and writer
+        assert plain.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    again = asyncio.run(SQLTrackerStore(Domain.empty(), dialect="sqlite", db=str(db)).retrieve("student"))
+    assert [e.text for e in again.events if isinstance(e, UserUttered)] == ["Which grant for Japan?"]
+
+
+def test_connections_to_other_databases_are_left_alone():
+    class Other:  # e.g. a psycopg2 connection: not an sqlite3.Connection
+        def cursor(self):
+            raise AssertionError("no PRAGMA sent to another database")
+
+    rasa_speedups.sqlite_wal(Other())
+
+
+@pytest.mark.parametrize("url", ["sqlite://", "sqlite:///:memory:", "postgresql://bot@localhost/tracker"])
+def test_only_an_sqlite_file_gets_the_pool(url):
+    assert rasa_speedups.sqlite_pool(url) == {}
+
+
+def test_postgresql_keeps_rasas_engine_arguments():
+    from rasa.core import tracker_store
+
+    rasa_speedups.install()
+    kwargs = tracker_store.create_engine_kwargs("postgresql://bot@localhost/tracker")
+    assert "poolclass" not in kwargs and {"pool_size", "max_overflow"} <= set(kwargs)

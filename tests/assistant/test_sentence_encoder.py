@@ -3,9 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from rasa.nlu.constants import TOKENS_NAMES
 from rasa.nlu.tokenizers.whitespace_tokenizer import WhitespaceTokenizer
-from rasa.shared.nlu.constants import FEATURE_TYPE_SENTENCE, FEATURE_TYPE_SEQUENCE, TEXT
+from rasa.shared.nlu.constants import FEATURE_TYPE_SENTENCE, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
@@ -38,7 +37,34 @@ def test_a_text_encodes_the_same_alone_and_padded_in_a_batch(model):
     alone = model.encode([short])[0]
     batched = model.encode([long, short, long], batch_size=3)[1]
     np.testing.assert_allclose(alone.sentence, batched.sentence, atol=1e-5)
-    np.testing.assert_allclose(alone.vectors, batched.vectors, atol=1e-5)
+    assert (alone.pieces, batched.pieces) == (3, 3)  # [CLS] hi [SEP]
+
+
+@pytest.fixture(scope="module")
+def reference():
+    return encoder(runtime="numpy")
+
+
+def test_onnx_runtime_computes_the_numpy_forward_pass(model, reference):
+    assert (model.runtime, reference.runtime) == ("onnxruntime", "numpy")
+    texts = ["hi", "fees non eu?", "Welke beurs krijg ik voor een stage van 3 maanden in Japan?", "visa " * 300]
+    encodings = [model.tokenizer.encode(t) for t in texts]
+    length = max(len(e.ids) for e in encodings)
+    ids, mask = np.zeros((len(texts), length), np.int64), np.zeros((len(texts), length), bool)
+    for row, e in enumerate(encodings):  # a padded batch: the mask must hide the padding in both
+        ids[row, :len(e.ids)], mask[row, :len(e.ids)] = e.ids, True
+    onnx_hidden, numpy_hidden = model.forward(ids, mask), reference.forward(ids, mask)
+    assert onnx_hidden.shape == numpy_hidden.shape == (len(texts), length, 384)
+    np.testing.assert_allclose(onnx_hidden[mask], numpy_hidden[mask], atol=2e-4)
+    for a, b in zip(model.encode(texts), reference.encode(texts)):
+        np.testing.assert_allclose(a.sentence, b.sentence, atol=1e-5)
+
+
+def test_an_unknown_runtime_is_refused():
+    from bot.minilm import MiniLM
+
+    with pytest.raises(ValueError, match="unknown runtime 'torch'"):
+        MiniLM(runtime="torch")
 
 
 def test_a_question_lies_closer_to_its_paraphrase_than_to_another_topic(model):
@@ -49,18 +75,8 @@ def test_a_question_lies_closer_to_its_paraphrase_than_to_another_topic(model):
 
 def test_a_very_long_message_is_truncated_not_refused(model):
     encoded = model.encode(["visa " * 2000])[0]
-    assert len(encoded.offsets) == MAX_TOKENS - 2  # [CLS] and [SEP] are not kept as pieces
+    assert encoded.pieces == MAX_TOKENS
     assert np.isfinite(encoded.sentence).all()
-
-
-def test_each_token_gets_the_mean_of_the_word_pieces_inside_it(model):
-    text = "uitwisseling KdG"
-    encoded = model.encode([text])[0]
-    vectors = model.token_vectors(encoded, [(0, 12), (13, 16), (20, 25)])
-    inside = [j for j, (s, e) in enumerate(encoded.offsets) if s < 12]
-    assert len(inside) > 1  # a Dutch word is several English word pieces
-    np.testing.assert_allclose(vectors[0], encoded.vectors[inside].mean(0), atol=1e-6)
-    assert not vectors[2].any()  # a span with no piece gets zeros
 
 
 def _featurizer():
@@ -75,15 +91,14 @@ def _tokenized(*texts):
     return messages
 
 
-def test_the_component_adds_one_vector_per_token_and_a_sentence_vector():
+def test_the_component_adds_the_sentence_vector_as_sentence_features(model):
     message, = _tokenized("Which grant for an internship in Japan?")
     _featurizer().process([message])
     sequence, sentence = message.get_dense_features(TEXT)
-    tokens = message.get(TOKENS_NAMES[TEXT])
-    assert sequence.type == FEATURE_TYPE_SEQUENCE and sentence.type == FEATURE_TYPE_SENTENCE
-    assert sequence.features.shape == (len(tokens), 384)
-    assert sentence.features.shape == (1, 384)
-    assert sequence.features.any(axis=1).all()  # every token covers at least one word piece
+    assert sequence is None  # no per-token vectors: nothing in the pipeline reads them
+    assert sentence.type == FEATURE_TYPE_SENTENCE and sentence.features.shape == (1, 384)
+    np.testing.assert_allclose(sentence.features[0], model.encode(["Which grant for an internship in Japan?"])[0].sentence,
+                               atol=1e-6)
 
 
 def test_the_component_featurizes_training_data_as_it_does_a_message():
@@ -107,6 +122,13 @@ def test_a_wrong_batch_size_is_refused():
 
     with pytest.raises(InvalidConfigException, match="batch_size"):
         SentenceEncoderFeaturizer({**SentenceEncoderFeaturizer.get_default_config(), "batch_size": 0}, "x")
+
+
+def test_a_wrong_runtime_is_refused():
+    from rasa.shared.exceptions import InvalidConfigException
+
+    with pytest.raises(InvalidConfigException, match="runtime must be one of onnxruntime, numpy"):
+        SentenceEncoderFeaturizer({**SentenceEncoderFeaturizer.get_default_config(), "runtime": "tf"}, "x")
 
 
 # -- the intent classifier ------------------------------------------------------------------------------
