@@ -99,7 +99,7 @@ def fee_by_scholarship(dispatcher: CollectingDispatcher, profile: Dict[str, Any]
         return [SlotSet("pending", None)]
     year = basic["academic_year"]
     new = ""
-    if "higher.continuing.fixed" in base.fee_parameters(profile["institution"], year):
+    if has_continuing_fee(base, profile["institution"], year):
         new = f" and enrolled at KdG before {year}" if profile.get("first_enrolled") else " and new at KdG"
     article = "an" if basic["contract"][0] in "aeiou" else "a"
     lines = [f"As a non-scholarship student, {basic['credits']} credits on {article} {basic['contract']} contract in {year}:",
@@ -111,6 +111,11 @@ def fee_by_scholarship(dispatcher: CollectingDispatcher, profile: Dict[str, Any]
              sources_line([s["id"] for s in basic["sources"]] + [s["id"] for s in higher["sources"]])]
     dispatcher.utter_message(text="\n".join(lines), buttons=NATIONALITY_BUTTONS)
     return [SlotSet("pending", "fee")]
+
+
+def has_continuing_fee(base, institution: str, year: str) -> bool:
+    """Whether the year's higher fee differs for students who enrolled before it (KdG's continuing students)."""
+    return "higher.continuing.fixed" in base.fee_parameters(institution, year)
 
 
 def fee_answer(dispatcher: CollectingDispatcher, ctx: Dict[str, Any]) -> List[Any]:
@@ -138,7 +143,7 @@ def fee_answer(dispatcher: CollectingDispatcher, ctx: Dict[str, Any]) -> List[An
         assumed.append("a diploma contract")
     alternatives = []
     if q["fee_type"] == "higher":
-        if not (ctx.get("enrolment") or ctx.get("first_enrolled")) and "higher.continuing.fixed" in base.fee_parameters(inst, year):
+        if not (ctx.get("enrolment") or ctx.get("first_enrolled")) and has_continuing_fee(base, inst, year):
             assumed.append(f"you are new at KdG in {year}")
             alt = quote(base, {**profile, "first_enrolled": label(start_year(year) - 1)}, require_nationality=False)
             alternatives.append(f"If you enrolled at KdG before {year}: {eur(alt['total'])} "
@@ -167,13 +172,12 @@ def fee_answer(dispatcher: CollectingDispatcher, ctx: Dict[str, Any]) -> List[An
 PAYMENT_HOW = re.compile(r"\b(how|where|via|through|hoe|waar)\b(\W+\w+){0,3}?\W+(pay|paying|payment|betaal|betalen)\b"
                          r"|\b(pay|paying|betalen|betaal)\b.{0,30}\b(by|with|via|through|online|from abroad|bank transfer"
                          r"|credit card|flywire|overschrijving)\b", re.I)
-AMOUNT = re.compile(r"\b(how much|what (is|will|would|do|does|should)|amount|cost|costs|price|hoeveel|wat kost|bedrag"
-                    r"|less|lower|reduced|cheaper|minder|instal+ments?|afbetaling)\b", re.I)
-
-
-# A quote asked beside instalments ("how much ..., and can I pay in instalments?"): any amount wording.
-QUOTE_ASKED = re.compile(r"\b(how much|what (is|will|would|do|does|should)|what('|\u2019)s|amount|cost|costs|price|hoeveel"
-                         r"|wat kost|bedrag)\b", re.I)
+# Wordings that ask for an amount, and the two patterns built on them:
+_AMOUNT_WORDS = r"how much|what (is|will|would|do|does|should)|amount|cost|costs|price|hoeveel|wat kost|bedrag"
+# - beside a way of paying, any talk of a smaller sum or of instalments also makes it a question about the amount;
+AMOUNT = re.compile(rf"\b({_AMOUNT_WORDS}|less|lower|reduced|cheaper|minder|instal+ments?|afbetaling)\b", re.I)
+# - a quote asked beside instalments ("how much ..., and can I pay in instalments?"): any amount wording, "what's" too.
+QUOTE_ASKED = re.compile(rf"\b({_AMOUNT_WORDS}|what('|\u2019)s)\b", re.I)
 # An amount asked beside a payment date: narrower, since "what is the payment deadline?" asks no amount.
 AMOUNT_ASKED = re.compile(r"\b(how much|hoeveel|wat kost|what('|\u2019)?s the (fee|tuition|cost|price)|what is the "
                           r"(fee|tuition|cost|price)|what (do|does|did|will|would|should)\b.{0,30}\bpay|wat\b.{0,20}\bbeta+l\w*)\b",
