@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import signal
 import subprocess
@@ -14,6 +15,7 @@ from urllib.parse import urlparse
 
 ROOT = Path(__file__).resolve().parent.parent
 MODEL = ROOT / "models" / "current.tar.gz"
+logger = logging.getLogger(__name__)
 STAMP = ROOT / "models" / "current.fingerprint"
 VAR = Path(os.environ.get("MOBILITY_VAR") or ROOT / "var")  # run-time state: endpoints, tracker store, stamps
 KB_DATA = ROOT / "knowledge" / "data"
@@ -108,6 +110,13 @@ def run_action_server(port: int = 5055) -> int:
     """The rasa_sdk action server, on 127.0.0.1 unless ACTIONS_HOST says otherwise."""
     os.environ.setdefault("SANIC_HOST", os.environ.get("ACTIONS_HOST", "127.0.0.1"))
     from rasa_sdk.endpoint import run
+
+    from actions.common import kb
+
+    try:  # the knowledge base opened and its reference tables read before the first question, not during it
+        kb().warm()
+    except Exception as e:  # noqa: BLE001 - the actions still start; each answer then reports what is wrong
+        logger.warning("knowledge base not warmed at start: %s", e)
 
     run("actions", port=port, cors_origins=None)
     return 0

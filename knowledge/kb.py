@@ -90,6 +90,18 @@ class KnowledgeBase:
             self._memo[key] = load()
         return self._memo[key]
 
+    def warm(self) -> None:
+        """Read the reference tables now (the action server calls this at start), so that the first questions
+        after a start do not wait for them: one fee quote reads sources, countries and a year's fee parameters
+        and residence rules, a grant question the grants, regions and communities."""
+        for name in ("sources", "institutions", "countries", "_country_names", "_demonyms", "cities", "_city_names",
+                     "grants", "regions", "communities", "deadlines"):
+            getattr(self, name)
+        for institution in self.institutions:
+            for year in self.fee_years(institution):
+                self.fee_parameters(institution, year)
+                self.residence_rules(institution, year)
+
     # -- plumbing ---------------------------------------------------------------------------
     def _all(self, stmt) -> List[Any]:
         with Session(self.engine) as s:

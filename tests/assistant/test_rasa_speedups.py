@@ -119,3 +119,38 @@ def test_postgresql_keeps_rasas_engine_arguments():
     rasa_speedups.install()
     kwargs = tracker_store.create_engine_kwargs("postgresql://bot@localhost/tracker")
     assert "poolclass" not in kwargs and {"pool_size", "max_overflow"} <= set(kwargs)
+
+
+def test_the_action_server_warms_the_knowledge_base_before_it_serves(monkeypatch):
+    import rasa_sdk.endpoint
+
+    import actions.common
+
+    calls = []
+
+    class FakeKB:
+        def warm(self):
+            calls.append("warm")
+
+    monkeypatch.setenv("SANIC_HOST", "127.0.0.1")  # restored after the test (the runner sets it when missing)
+    monkeypatch.setattr(actions.common, "kb", lambda: FakeKB())
+    monkeypatch.setattr(rasa_sdk.endpoint, "run", lambda *a, **k: calls.append("run"))
+    assert runner.run_action_server(port=1) == 0
+    assert calls == ["warm", "run"]
+
+
+def test_the_action_server_starts_even_if_warming_fails(monkeypatch, caplog):
+    import rasa_sdk.endpoint
+
+    import actions.common
+
+    def broken():
+        raise RuntimeError("no knowledge base built")
+
+    started = []
+    monkeypatch.setenv("SANIC_HOST", "127.0.0.1")
+    monkeypatch.setattr(actions.common, "kb", broken)
+    monkeypatch.setattr(rasa_sdk.endpoint, "run", lambda *a, **k: started.append(True))
+    assert runner.run_action_server(port=1) == 0
+    assert started == [True]
+    assert "no knowledge base built" in caplog.text

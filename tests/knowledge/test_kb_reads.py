@@ -78,3 +78,15 @@ def test_a_rebuilt_database_is_read_again_by_a_running_instance(tmp_path, monkey
     assert kb.fee_parameters("kdg", "2026-27")["basic.none.fixed"].value == Decimal(999)
     assert not kb.countries["NO"].eea
     engine.dispose()
+
+
+@pytest.mark.parametrize("year", ["2023-24", "2026-27"])
+def test_after_warm_the_first_quote_of_any_year_runs_no_sql(counted, today, year):
+    kb, statements = counted
+    kb.warm()
+    assert statements, "warm reads the tables"
+    statements.clear()
+    answer = quote(kb, {**NON_EEA_60, "academic_year": year}, today=today)
+    assert kb.grants and kb.countries and kb.deadlines
+    assert statements == []
+    assert answer == quote(KnowledgeBase(kb.engine), {**NON_EEA_60, "academic_year": year}, today=today)
