@@ -20,17 +20,40 @@ def tracker_url(var: Path) -> str:
     return f"sqlite:///{var / 'tracker.db'}"
 
 
-def transcript(sender_id: str, url: str) -> List[Dict[str, str]]:
-    """The user and bot turns of one conversation, oldest first: [{time, who, text}]."""
+def _rows(sender_id: str, url: str):
     engine = create_engine(url, future=True)
     try:
         if not inspect(engine).has_table("events"):
             return []
         with engine.connect() as conn:
-            rows = conn.execute(text("SELECT type_name, timestamp, data FROM events WHERE sender_id = :sender "
+            return conn.execute(text("SELECT type_name, timestamp, data FROM events WHERE sender_id = :sender "
                                      "AND type_name IN ('user', 'bot') ORDER BY id"), {"sender": sender_id}).all()
     finally:
         engine.dispose()
+
+
+def read_only_url(url: str) -> Optional[str]:
+    """The same SQLite file opened read-only and immutable, for a reader that may not write beside it (the
+    tracker store is in WAL mode: an ordinary open needs to create its -shm file). None for other databases."""
+    from sqlalchemy.engine import make_url
+
+    u = make_url(url)
+    if u.get_backend_name() != "sqlite" or u.database in (None, "", ":memory:"):
+        return None
+    return f"sqlite:///file:{Path(u.database).resolve()}?mode=ro&immutable=1&uri=true"
+
+
+def transcript(sender_id: str, url: str) -> List[Dict[str, str]]:
+    """The user and bot turns of one conversation, oldest first: [{time, who, text}]."""
+    from sqlalchemy.exc import OperationalError
+
+    try:
+        rows = _rows(sender_id, url)
+    except OperationalError:
+        fallback = read_only_url(url)
+        if fallback is None:
+            raise
+        rows = _rows(sender_id, fallback)
     turns = []
     for type_name, timestamp, data in rows:
         event = json.loads(data)

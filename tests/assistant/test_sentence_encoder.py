@@ -234,3 +234,10 @@ def test_a_wrong_classifier_setting_is_refused(tmp_path, key, value):
     cls, config, storage, resource, context = _classifier(tmp_path, **{key: value})
     with pytest.raises(InvalidConfigException, match=key):
         cls.create(config, storage, resource, context)
+
+
+def test_an_onnx_encoder_says_it_has_no_numpy_weights(model):
+    with pytest.raises(RuntimeError, match="runtime='numpy'"):
+        model.onnx_model()
+    with pytest.raises(RuntimeError, match="keeps no NumPy weights"):
+        model.forward_numpy(np.zeros((1, 3), np.int64), np.ones((1, 3), bool))
