@@ -217,9 +217,12 @@ def serve(port: int = 5005, widget_port: Optional[int] = 8080, action_port: int 
     except KeyboardInterrupt:
         return 0
     finally:
+        # a second Ctrl-C (or the one a wrapper such as `timeout` forwards) must not cut the clean-up short and
+        # leave the servers running: interrupts are ignored from here, and the servers are stopped first
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        stop(procs)
         if widget:
             widget.shutdown()
-        stop(procs)
 
 
 def shell() -> int:

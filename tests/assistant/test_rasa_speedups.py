@@ -179,3 +179,39 @@ def test_a_read_only_tracker_database_is_used_as_it_is(tmp_path, caplog):
     rasa_speedups.sqlite_wal(read_only)  # no exception: the connection stays usable
     assert read_only.execute("SELECT count(*) FROM events").fetchone() == (0,)
     assert "left in its journal mode" in caplog.text
+
+
+def test_a_second_ctrl_c_during_shutdown_still_stops_every_server(monkeypatch):
+    """`mobility serve`: the first Ctrl-C ends the wait; one more (an impatient user, or the copy a wrapper like
+    `timeout` forwards) arriving while the widget shuts down must not leave the servers running."""
+    import os
+    import signal
+
+    from bot import widget as widget_mod
+
+    servers = [subprocess.Popen(["sleep", "60"], start_new_session=True) for _ in range(2)]
+
+    class Widget:
+        def shutdown(self):
+            os.kill(os.getpid(), signal.SIGINT)  # the second Ctrl-C
+
+    calls = []
+    real_sleep = runner.time.sleep
+
+    def interrupted(seconds):  # the first Ctrl-C, in serve's wait; stop() may sleep afterwards
+        calls.append(seconds)
+        if len(calls) == 1:
+            raise KeyboardInterrupt
+        real_sleep(seconds)
+
+    monkeypatch.setattr(runner, "train", lambda: 0)
+    monkeypatch.setattr(runner, "start_stack", lambda *a, **k: servers)
+    monkeypatch.setattr(widget_mod, "start", lambda *a, **k: Widget())
+    monkeypatch.setattr(runner.time, "sleep", interrupted)
+    handlers = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
+    try:
+        assert runner.serve(port=1, widget_port=2, action_port=3) == 0
+    finally:
+        signal.signal(signal.SIGINT, handlers[0])
+        signal.signal(signal.SIGTERM, handlers[1])
+    assert [s.wait(timeout=10) is not None for s in servers] == [True, True]
