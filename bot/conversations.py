@@ -35,12 +35,10 @@ def _rows(sender_id: str, url: str):
 def read_only_url(url: str) -> Optional[str]:
     """The same SQLite file opened read-only and immutable, for a reader that may not write beside it (the
     tracker store is in WAL mode: an ordinary open needs to create its -shm file). None for other databases."""
-    from sqlalchemy.engine import make_url
+    from bot.rasa_speedups import sqlite_file
 
-    u = make_url(url)
-    if u.get_backend_name() != "sqlite" or u.database in (None, "", ":memory:"):
-        return None
-    return f"sqlite:///file:{Path(u.database).resolve()}?mode=ro&immutable=1&uri=true"
+    database = sqlite_file(url)
+    return None if database is None else f"sqlite:///file:{Path(database).resolve()}?mode=ro&immutable=1&uri=true"
 
 
 def transcript(sender_id: str, url: str) -> List[Dict[str, str]]:

@@ -21,11 +21,14 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import Any, Dict, Text
+from typing import Any, Dict, Optional, Text
+
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import QueuePool
 
 logger = logging.getLogger(__name__)
 _installed = False
-_TrackerPool = None
 
 
 def sqlite_wal(dbapi_connection, connection_record=None) -> None:
@@ -45,31 +48,28 @@ def sqlite_wal(dbapi_connection, connection_record=None) -> None:
         cursor.close()
 
 
-def _tracker_pool_class():
-    """The pool class of the tracker store's SQLite engine, with sqlite_wal on its connections: only that
-    engine's connections are switched (not the knowledge base's, nor Rasa's training cache)."""
-    global _TrackerPool
-    if _TrackerPool is None:
-        from sqlalchemy import event
-        from sqlalchemy.pool import QueuePool
+class TrackerStoreSQLitePool(QueuePool):
+    """The pool of the tracker store's SQLite engine, with sqlite_wal on its connections: only that engine's
+    connections are switched (not the knowledge base's, nor Rasa's training cache)."""
 
-        class TrackerStoreSQLitePool(QueuePool):
-            pass
 
-        event.listen(TrackerStoreSQLitePool, "connect", sqlite_wal)
-        _TrackerPool = TrackerStoreSQLitePool
-    return _TrackerPool
+event.listen(TrackerStoreSQLitePool, "connect", sqlite_wal)
+
+
+def sqlite_file(url) -> Optional[str]:
+    """The database file of an SQLite URL; None for another database or an in-memory one."""
+    url = make_url(url)
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return None
+    return url.database
 
 
 def sqlite_pool(url) -> Dict[Text, Any]:
     """create_engine arguments for a pool of connections to an SQLite database file ({} for anything else)."""
-    from sqlalchemy.engine import make_url
-
-    url = make_url(url)
-    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+    if sqlite_file(url) is None:
         return {}
     # a pooled connection may serve the next session from another thread; one session uses it at a time
-    return {"poolclass": _tracker_pool_class(), "connect_args": {"check_same_thread": False}}
+    return {"poolclass": TrackerStoreSQLitePool, "connect_args": {"check_same_thread": False}}
 
 
 def install() -> None:
@@ -81,9 +81,8 @@ def install() -> None:
 
     rasa_engine_kwargs = tracker_store.create_engine_kwargs
 
-    def create_engine_kwargs(url):
-        kwargs = rasa_engine_kwargs(url)
-        return {**kwargs, **sqlite_pool(url)} if not kwargs else kwargs
+    def create_engine_kwargs(url):  # Rasa's (PostgreSQL's pool settings), else the SQLite file's pool
+        return rasa_engine_kwargs(url) or sqlite_pool(url)
 
     tracker_store.create_engine_kwargs = create_engine_kwargs
     from jsonschema import validators

@@ -15,10 +15,10 @@ from urllib.parse import urlparse
 
 ROOT = Path(__file__).resolve().parent.parent
 MODEL = ROOT / "models" / "current.tar.gz"
-logger = logging.getLogger(__name__)
 STAMP = ROOT / "models" / "current.fingerprint"
 VAR = Path(os.environ.get("MOBILITY_VAR") or ROOT / "var")  # run-time state: endpoints, tracker store, stamps
 KB_DATA = ROOT / "knowledge" / "data"
+logger = logging.getLogger(__name__)
 # and the code of the project's own NLU components and the encoder weights' pin, which the model depends on
 TRAINING_INPUTS = ["config.yml", "domain.yml", "data", "bot/featurizers.py", "bot/minilm.py", "bot/classifiers.py",
                    "requirements-model.txt"]
