@@ -340,6 +340,13 @@ class ActionAnswerLearningCredit(Action):
         return events + [SlotSet("topic", "fee")]
 
 
+def asks_for_amount(tracker: Tracker) -> bool:
+    """The message asks what the user pays or gives the number of credits: the quote is wanted too."""
+    text = latest_text(tracker)
+    return (bool(QUOTE_ASKED.search(text) or re.search(r"\b(pay|paying|betaal\w*|betalen)\b", text, re.I))
+            or "credits" in {e.get("entity") for e in latest_entities(tracker)})
+
+
 class ActionAnswerResidence(Action):
     """Which residence cards and statuses give the basic fee; with a card named, the quote that follows."""
 
@@ -369,6 +376,9 @@ class ActionAnswerResidence(Action):
                 return events + fee_answer(dispatcher, ctx)
             dispatcher.utter_message(text=f"No: {match.label}. Unless you have another of the listed exceptions or an EEA "
                                           f"nationality, the higher fee applies.\n{sources_line([match.source_id])}")
+            if asks_for_amount(tracker):
+                # "only an orange card: do I pay the basic fee for 60 credits?": what they pay instead
+                return events + fee_answer(dispatcher, ctx)
             return events + [SlotSet("topic", "fee")]
         facts = [f for f in base.facts("residence_exceptions", inst) if f.academic_year in (year, None)]
         lines = [f.text for f in facts]

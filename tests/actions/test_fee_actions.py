@@ -7,7 +7,7 @@ import pytest
 
 from actions.common import eur
 from actions.dialogue import ActionContinue
-from actions.fees import ActionAnswerInstalments, ActionQuoteFee
+from actions.fees import ActionAnswerInstalments, ActionAnswerResidence, ActionQuoteFee
 from knowledge.fees import quote
 from knowledge.years import current_academic_year
 
@@ -90,6 +90,26 @@ def test_a_residence_card_gives_the_basic_fee_to_a_non_eea_national(conversation
     turn = conversation.run(ActionQuoteFee(), "I have an F card, which tuition fee applies to me at KdG?", "ask_fee")
     assert turn.slots["residence"] == "card:F"
     assert engine_total(kb, nationality="US", residence_permit="F") in turn.text
+
+
+def test_a_card_that_does_not_exempt_gets_the_higher_fee_quote_when_the_amount_is_asked(conversation, kb):
+    turn = conversation.run(ActionAnswerResidence(), "I'm Moroccan and only have an orange card. Do I pay the basic fee "
+                                                     "for 60 credits at KdG?", "ask_residence_exceptions")
+    assert turn.text.startswith("No:")
+    assert engine_total(kb, nationality="MA", residence_permit="orange", credits=60) in turn.text
+
+
+def test_a_card_that_does_not_exempt_asked_about_alone_gets_no_figure(conversation):
+    turn = conversation.run(ActionAnswerResidence(), "does an orange card count at KdG?", "ask_residence_exceptions")
+    assert turn.text.startswith("No:")
+    assert not re.search(r"\d[\d.,]*\s*(EUR|€)|€\s*\d", turn.text)
+
+
+def test_a_card_that_exempts_gets_the_basic_fee_quote(conversation, kb):
+    turn = conversation.run(ActionAnswerResidence(), "I'm American with an F card, 60 credits at KdG: which fee?",
+                            "ask_residence_exceptions")
+    assert turn.text.startswith("Yes:")
+    assert engine_total(kb, nationality="US", residence_permit="F", credits=60) in turn.text
 
 
 def test_a_higher_fee_quote_tells_the_basic_fee_alternative_with_a_residence_permit(conversation, kb):
