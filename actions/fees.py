@@ -340,15 +340,20 @@ class ActionAnswerLearningCredit(Action):
         return events + [SlotSet("topic", "fee")]
 
 
+# "Do I pay the basic fee?", "wat betaal ik?": paying asked about, beside the amount wordings of QUOTE_ASKED.
+PAYING = re.compile(r"\b(pay|paying|betaal\w*|betalen)\b", re.I)
+
+
 def asks_for_amount(tracker: Tracker) -> bool:
     """The message asks what the user pays or gives the number of credits: the quote is wanted too."""
     text = latest_text(tracker)
-    return (bool(QUOTE_ASKED.search(text) or re.search(r"\b(pay|paying|betaal\w*|betalen)\b", text, re.I))
+    return (bool(QUOTE_ASKED.search(text) or PAYING.search(text))
             or "credits" in {e.get("entity") for e in latest_entities(tracker)})
 
 
 class ActionAnswerResidence(Action):
-    """Which residence cards and statuses give the basic fee; with a card named, the quote that follows."""
+    """Which residence cards and statuses give the basic fee. With a card named: the basic-fee quote when it exempts;
+    when it does not, the higher-fee quote if the message asks what they pay (asks_for_amount)."""
 
     def name(self) -> str:
         return "action_answer_residence"
