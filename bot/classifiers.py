@@ -2,7 +2,8 @@
 
 Features: TF-IDF of word uni- and bigrams and of character 2-5-grams within words (sublinear counts, so a
 typo or a Dutch inflection still shares most of its n-grams), beside the sentence vector of
-bot.featurizers.SentenceEncoderFeaturizer. Chosen over DIET by cross-validation (README.md, `make bench`):
+bot.featurizers.SentenceEncoderFeaturizer and the sparse sentence features of the pipeline's sparse featurizers
+(Rasa's RegexFeaturizer: one 0/1 feature for each lookup table and regex of data/nlu/lookups.yml). Chosen over DIET by cross-validation (README.md, `make bench`):
 higher intent macro-F1, and the regression fits in about 30 s where DIET trained for over 3 minutes.
 
 The trained model is kept as JSON and NumPy arrays (no pickle: loading a model runs no code of the file).
@@ -15,7 +16,7 @@ import re
 from typing import Any, Dict, List, Optional, Text
 
 import numpy as np
-from scipy.sparse import csr_matrix, hstack
+from scipy.sparse import csr_matrix, hstack, vstack
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -88,6 +89,7 @@ class SentenceIntentClassifier(IntentClassifier, GraphComponent):
         # by (through coef.T, SciPy would copy all of coef, some 5 MB, on every message)
         self._weights: Optional[np.ndarray] = None
         self.intercept: Optional[np.ndarray] = None
+        self.sparse_width = 0  # how many sparse sentence features the pipeline's featurizers gave in training
 
     @classmethod
     def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
@@ -105,9 +107,27 @@ class SentenceIntentClassifier(IntentClassifier, GraphComponent):
         text is not scored: TF-IDF drops it whole, and a confident guess on it would be noise."""
         return bool(WORD.search(message.get(TEXT) or "")) and message.get_dense_features(TEXT)[1] is not None
 
+    @staticmethod
+    def _sparse_row(message: Message) -> Optional[csr_matrix]:
+        features = message.get_sparse_features(TEXT)[1]
+        return None if features is None else csr_matrix(features.features, dtype=np.float32)
+
+    def _sparse_features(self, messages: List[Message]) -> csr_matrix:
+        """The other featurizers' sparse sentence features (RegexFeaturizer's pattern matches); a message they
+        left without features (no tokens) gets zeros, so every row has the width seen in training."""
+        rows = []
+        for message in messages:
+            row = self._sparse_row(message)
+            if row is None or row.shape[1] != self.sparse_width:
+                row = csr_matrix((1, self.sparse_width), dtype=np.float32)
+            rows.append(row)
+        return vstack(rows)
+
     def _features(self, messages: List[Message]) -> csr_matrix:
         texts = [m.get(TEXT) for m in messages]
         parts = [self.vectorizers[name].transform(texts) for name in VECTORIZERS]
+        if self.sparse_width:
+            parts.append(self._sparse_features(messages))
         return hstack(parts + [csr_matrix(self._sentence_vectors(messages))]).tocsr()
 
     # -- training -------------------------------------------------------------------------------------
@@ -119,6 +139,8 @@ class SentenceIntentClassifier(IntentClassifier, GraphComponent):
             logger.warning("SentenceIntentClassifier: fewer than two intents to learn; not trained")
             return self._resource
         texts = [e.get(TEXT) for e in examples]
+        widths = {row.shape[1] for row in map(self._sparse_row, examples) if row is not None}
+        self.sparse_width = max(widths, default=0)
         self.vectorizers = {name: _vectorizer(settings).fit(texts) for name, settings in VECTORIZERS.items()}
         clf = LogisticRegression(C=self.config["C"], max_iter=int(self.config["max_iter"]))
         clf.fit(self._features(examples), [e.get(INTENT) for e in examples])
@@ -129,7 +151,7 @@ class SentenceIntentClassifier(IntentClassifier, GraphComponent):
 
     def persist(self) -> None:
         with self._model_storage.write_to(self._resource) as directory:
-            meta = {"classes": [str(c) for c in self.classes],
+            meta = {"classes": [str(c) for c in self.classes], "sparse_width": self.sparse_width,
                     "vectorizers": {name: {"settings": VECTORIZERS[name],
                                            "vocabulary": {k: int(v) for k, v in v_.vocabulary_.items()}}
                                     for name, v_ in self.vectorizers.items()}}
@@ -151,6 +173,7 @@ class SentenceIntentClassifier(IntentClassifier, GraphComponent):
                         name: _vectorizer(v["settings"], v["vocabulary"], arrays[f"idf_{name}"])
                         for name, v in meta["vectorizers"].items()}
                 component.classes = np.array(meta["classes"])
+                component.sparse_width = int(meta.get("sparse_width", 0))
         except (ValueError, FileNotFoundError):
             logger.warning("SentenceIntentClassifier: no trained model in the model storage; every message will get "
                            "no intent (the fallback)")

@@ -161,13 +161,17 @@ def _featurized(*texts):
     return messages
 
 
-def _trained(tmp_path):
+def _trained(tmp_path, regex=None):
+    """The classifier trained on TRAINING (with the pattern features of `regex`, a trained RegexFeaturizer, if
+    given) and the same classifier loaded from its model storage."""
     cls, config, storage, resource, context = _classifier(tmp_path)
     examples = []
     for intent, texts in TRAINING.items():
         for message in _featurized(*texts):
             message.set("intent", intent)
             examples.append(message)
+    if regex is not None:
+        regex.process(examples)
     component = cls.create(config, storage, resource, context)
     component.train(TrainingData(training_examples=examples))
     return component, cls.load(config, storage, resource, context)
@@ -194,6 +198,58 @@ def test_the_loaded_classifier_gives_the_trained_ones_confidences(tmp_path):
     before, after = one[0].get("intent_ranking"), two[0].get("intent_ranking")
     assert [r["name"] for r in before] == [r["name"] for r in after]
     assert [r["confidence"] for r in before] == pytest.approx([r["confidence"] for r in after], abs=1e-6)
+
+
+# greetings the examples above never contain: only the lookup table can tell the classifier what they are
+GREETINGS = {"name": "social_greeting", "elements": ["hello", "hallo", "merhaba", "konnichiwa", "dzień dobry"]}
+
+
+def _regex_featurizer(tmp_path, lookups):
+    from rasa.engine.graph import ExecutionContext, GraphSchema
+    from rasa.engine.storage.local_model_storage import LocalModelStorage
+    from rasa.engine.storage.resource import Resource
+    from rasa.nlu.featurizers.sparse_featurizer.regex_featurizer import RegexFeaturizer
+
+    config = {**RegexFeaturizer.get_default_config(), "case_sensitive": False}
+    featurizer = RegexFeaturizer.create(config, LocalModelStorage(tmp_path), Resource("regex"),
+                                        ExecutionContext(GraphSchema({}), node_name="regex"))
+    featurizer.train(TrainingData(lookup_tables=lookups))
+    return featurizer
+
+
+def _trained_with_lookups(tmp_path):
+    regex = _regex_featurizer(tmp_path, [GREETINGS])
+    return (regex, *_trained(tmp_path, regex))
+
+
+def test_the_classifier_reads_the_lookup_tables_features_and_keeps_their_width_when_loaded(tmp_path):
+    regex, trained, loaded = _trained_with_lookups(tmp_path)
+    assert trained.sparse_width == loaded.sparse_width == 1
+    one, two = regex.process(_featurized("merhaba!")), regex.process(_featurized("merhaba!"))
+    trained.process(one)
+    loaded.process(two)
+    assert one[0].get("intent")["name"] == two[0].get("intent")["name"] == "greet"
+    assert one[0].get("intent")["confidence"] == pytest.approx(two[0].get("intent")["confidence"], abs=1e-6)
+
+
+def test_a_word_of_a_lookup_table_moves_the_intent_its_table_stands_for(tmp_path):
+    regex, _, loaded = _trained_with_lookups(tmp_path)
+    with_table = regex.process(_featurized("konnichiwa"))
+    without = _featurized("konnichiwa")  # the same message, no pattern features: zeros in their place
+    loaded.process(with_table + without)
+    greet = [next(r["confidence"] for r in m.get("intent_ranking") if r["name"] == "greet")
+             for m in with_table + without]
+    assert with_table[0].get("intent")["name"] == "greet"
+    assert greet[0] > greet[1] + 0.2
+
+
+def test_a_classifier_trained_without_pattern_features_ignores_them(tmp_path):
+    _, loaded = _trained(tmp_path)
+    assert loaded.sparse_width == 0
+    regex = _regex_featurizer(tmp_path, [GREETINGS])
+    plain, featurized = _featurized("hoeveel kost een jaar?"), regex.process(_featurized("hoeveel kost een jaar?"))
+    loaded.process(plain + featurized)
+    assert plain[0].get("intent_ranking") == featurized[0].get("intent_ranking")
 
 
 @pytest.mark.parametrize("text", ["   ", "?", ":)", "..."])
