@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Intent cross-validation in about a minute, while writing training data: the features and regression of
-bot/classifiers.py (TF-IDF word 1-2-grams and character 2-5-grams, the MiniLM sentence vector, a 0/1 feature for
-each lookup table and regex, C = 30) over 5 stratified folds of data/nlu, in scikit-learn instead of through
-Rasa's graph. `make bench` gives the pipeline's own figures.
+bot/classifiers.py (TF-IDF word 1-2-grams and character 2-5-grams, the MiniLM sentence vector, a 0/1 feature
+for each lookup table and regex, the message's shape, C = 30) over 5 stratified folds of data/nlu, in
+scikit-learn instead of through Rasa's graph. `make bench` gives the pipeline's own figures.
 
     .venv/bin/python scripts/quick_intent_cv.py            # macro-F1 and accuracy
     .venv/bin/python scripts/quick_intent_cv.py --report   # + per-intent F1, top confusions, the wrong examples
@@ -71,14 +71,15 @@ def main(argv=None) -> int:
     from sklearn.metrics import accuracy_score, f1_score
     from sklearn.model_selection import StratifiedKFold
 
-    from bot.classifiers import VECTORIZERS, SentenceIntentClassifier, _vectorizer
+    from bot.classifiers import VECTORIZERS, SentenceIntentClassifier, _vectorizer, shape_features
 
     config = SentenceIntentClassifier.get_default_config()
     C = args.C or config["C"]
     rows, found = load()
     texts = [r[0] for r in rows]
     labels = np.array([r[1] for r in rows])
-    dense = sentence_vectors(texts) * config["sentence_weight"]
+    dense = np.hstack([sentence_vectors(texts) * config["sentence_weight"],
+                       shape_features(texts) * config["shape_weight"]])
     if found and not args.no_patterns:
         flags = np.array([[1.0 if p.search(t) else 0.0 for _, p in found] for t in texts], dtype=np.float32)
         dense = np.hstack([dense, flags * args.pattern_weight])
