@@ -62,7 +62,6 @@ def main(argv=None) -> int:
     parser.add_argument("--report", action="store_true", help="per-intent F1, confusions and wrong examples")
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--no-patterns", action="store_true", help="leave the lookup/regex features out")
-    parser.add_argument("--pattern-weight", type=float, default=1.0)
     parser.add_argument("--C", type=float, default=None, help="the regression's C (default: the classifier's)")
     args = parser.parse_args(argv)
 
@@ -82,7 +81,7 @@ def main(argv=None) -> int:
                        shape_features(texts) * config["shape_weight"]])
     if found and not args.no_patterns:
         flags = np.array([[1.0 if p.search(t) else 0.0 for _, p in found] for t in texts], dtype=np.float32)
-        dense = np.hstack([dense, flags * args.pattern_weight])
+        dense = np.hstack([dense, flags])  # as the classifier takes RegexFeaturizer's features: unscaled
         print("patterns:", ", ".join(f"{name} ({int(flags[:, i].sum())} examples)" for i, (name, _) in enumerate(found)))
     predicted = np.empty(len(rows), dtype=object)
     confidence = np.zeros(len(rows))
