@@ -20,7 +20,7 @@ VAR = Path(os.environ.get("MOBILITY_VAR") or ROOT / "var")  # run-time state: en
 KB_DATA = ROOT / "knowledge" / "data"
 logger = logging.getLogger(__name__)
 # and the code of the project's own NLU components and the encoder weights' pin, which the model depends on
-TRAINING_INPUTS = ["config.yml", "domain.yml", "data", "bot/featurizers.py", "bot/minilm.py", "bot/classifiers.py",
+TRAINING_INPUTS = ["config.yml", "domain.yml", "data", "bot/featurizers.py", "bot/minilm.py", "bot/e5.py", "bot/classifiers.py",
                    "requirements-model.txt"]
 
 

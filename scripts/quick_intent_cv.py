@@ -1,13 +1,14 @@
 #!/usr/bin/env python3
 """Intent cross-validation in about a minute, while writing training data: the features and regression of
-bot/classifiers.py (TF-IDF word 1-2-grams and character 2-5-grams, the MiniLM sentence vector, a 0/1 feature
-for each lookup table and regex, the message's shape, C = 30) over 5 stratified folds of data/nlu, in
+bot/classifiers.py (TF-IDF word 1-2-grams and character 2-5-grams, the sentence vectors of config.yml's
+encoders at their weights, a 0/1 feature for each lookup table and regex, the message's shape, C = 30) over 5 stratified folds of data/nlu, in
 scikit-learn instead of through Rasa's graph. `make bench` gives the pipeline's own figures.
 
     .venv/bin/python scripts/quick_intent_cv.py            # macro-F1 and accuracy
     .venv/bin/python scripts/quick_intent_cv.py --report   # + per-intent F1, top confusions, the wrong examples
 
-Sentence vectors are cached in var/cache/sentences.npz (keyed by text), so a second run only encodes what changed.
+Sentence vectors are cached in var/cache/ (a file per encoder and runtime, keyed by text), so a second run only
+encodes what changed.
 """
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-CACHE = ROOT / "var" / "cache" / "sentences.npz"
+CACHE = ROOT / "var" / "cache"
 
 
 def load(folder: Path = ROOT / "data" / "nlu"):
@@ -40,20 +41,34 @@ def load(folder: Path = ROOT / "data" / "nlu"):
     return rows, patterns
 
 
-def sentence_vectors(texts):
+def encoders(config_file: Path = ROOT / "config.yml"):
+    """The sentence encoders of config.yml's pipeline, each as its featurizer's full configuration."""
+    import yaml
+
+    from bot.featurizers import SentenceEncoderFeaturizer
+
+    pipeline = yaml.safe_load(config_file.read_text())["pipeline"]
+    return [{**SentenceEncoderFeaturizer.get_default_config(), **step} for step in pipeline
+            if step["name"].endswith("SentenceEncoderFeaturizer")]
+
+
+def sentence_vectors(texts, featurizer):
+    """The featurizer's vectors of texts, unweighted."""
+    model, runtime = featurizer["model"], featurizer["runtime"]
+    cache = CACHE / f"sentences-{model}-{runtime}.npz"
     cached = {}
-    if CACHE.exists():
-        with np.load(CACHE, allow_pickle=False) as data:
+    if cache.exists():
+        with np.load(cache, allow_pickle=False) as data:
             cached = dict(zip(data["texts"].tolist(), data["vectors"]))
     todo = sorted({t for t in texts if t not in cached})
     if todo:
         from bot.featurizers import encoder
 
-        for text, encoded in zip(todo, encoder().encode(todo)):
+        for text, encoded in zip(todo, encoder(featurizer["model_dir"], runtime, model).encode(todo)):
             cached[text] = encoded.sentence.astype(np.float32)
-        CACHE.parent.mkdir(parents=True, exist_ok=True)
+        cache.parent.mkdir(parents=True, exist_ok=True)
         keys = sorted(cached)
-        np.savez(CACHE, texts=np.array(keys), vectors=np.stack([cached[k] for k in keys]))
+        np.savez(cache, texts=np.array(keys), vectors=np.stack([cached[k] for k in keys]))
     return np.stack([cached[t] for t in texts])
 
 
@@ -63,6 +78,8 @@ def main(argv=None) -> int:
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--no-patterns", action="store_true", help="leave the lookup/regex features out")
     parser.add_argument("--C", type=float, default=None, help="the regression's C (default: the classifier's)")
+    parser.add_argument("--weight", action="append", default=[], metavar="MODEL=W",
+                        help="an encoder's weight instead of config.yml's (0 leaves it out); repeatable")
     args = parser.parse_args(argv)
 
     from scipy.sparse import csr_matrix, hstack
@@ -77,8 +94,14 @@ def main(argv=None) -> int:
     rows, found = load()
     texts = [r[0] for r in rows]
     labels = np.array([r[1] for r in rows])
-    dense = np.hstack([sentence_vectors(texts) * config["sentence_weight"],
-                       shape_features(texts) * config["shape_weight"]])
+    weights = dict(w.split("=") for w in args.weight)
+    vectors = []
+    for featurizer in encoders():
+        weight = float(weights.get(featurizer["model"], featurizer["weight"]))
+        print(f"encoder: {featurizer['model']} ({featurizer['runtime']}), weight {weight:g}")
+        if weight:
+            vectors.append(sentence_vectors(texts, featurizer) * weight * config["sentence_weight"])
+    dense = np.hstack(vectors + [shape_features(texts) * config["shape_weight"]])
     if found and not args.no_patterns:
         flags = np.array([[1.0 if p.search(t) else 0.0 for _, p in found] for t in texts], dtype=np.float32)
         dense = np.hstack([dense, flags])  # as the classifier takes RegexFeaturizer's features: unscaled

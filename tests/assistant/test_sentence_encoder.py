@@ -127,7 +127,7 @@ def test_a_wrong_batch_size_is_refused():
 def test_a_wrong_runtime_is_refused():
     from rasa.shared.exceptions import InvalidConfigException
 
-    with pytest.raises(InvalidConfigException, match="runtime must be one of onnxruntime, numpy"):
+    with pytest.raises(InvalidConfigException, match="runtime must be one of onnxruntime, onnxruntime-int8, numpy"):
         SentenceEncoderFeaturizer({**SentenceEncoderFeaturizer.get_default_config(), "runtime": "tf"}, "x")
 
 
