@@ -9,9 +9,10 @@ SentencePiece vocabulary and its normalisation table. Its own C engine is not us
 file, dequantizes the weights and runs BERT's forward pass of bot.minilm (NumPy or ONNX Runtime), and
 tokenises as SentencePiece's unigram model does (the best-scoring segmentation, Viterbi).
 
-The word-piece table (250,037 x 384) stays 4-bit in memory, some 54 MB instead of 384 MB in float32: only the
+The word-piece table (250,037 rows x 384, for 250,002 pieces) stays 4-bit in memory, some 54 MB instead of 384 MB in float32: only the
 rows of a message's pieces are dequantized, outside the graph. The model card asks for a "query: " prefix on
-text that is not a passage to retrieve (classification included); `encode` adds it.
+text that is not a passage to retrieve (classification included); `encode` adds it. As with MiniLM, a message
+is read up to 256 pieces (the package's engine goes on in windows of 512: a difference for longer texts only).
 """
 from __future__ import annotations
 
@@ -139,8 +140,10 @@ class UnigramTokenizer:
         return (text if text.startswith(" ") else " " + text).replace(" ", META)
 
     def pieces_of(self, text: str) -> List[int]:
-        """The content ids of a text (no <s>, </s>), in order."""
-        text = self.normalise(text)
+        """The content ids of a text (no <s>, </s>), in order: of its first max_tokens * longest characters at
+        most (each piece covers at most `longest`, so that is enough for max_tokens pieces, and a long message
+        costs no more than that)."""
+        text = self.normalise(text)[: self.max_tokens * self.longest]
         n = len(text)
         best = [0.0] + [-np.inf] * n
         back: List[Tuple[int, int]] = [(0, -1)] * (n + 1)  # (where the last piece starts, its id; -1: unknown)

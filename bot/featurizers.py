@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import math
 from typing import Any, Dict, List, Optional, Text
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -86,7 +87,7 @@ class SentenceEncoderFeaturizer(DenseFeaturizer, GraphComponent):
         if config.get("model") not in MODELS:
             raise InvalidConfigException(f"SentenceEncoderFeaturizer: model must be one of {', '.join(MODELS)}")
         if not isinstance(config.get("weight"), (int, float)) or isinstance(config["weight"], bool) \
-                or config["weight"] <= 0:
+                or not math.isfinite(config["weight"]) or config["weight"] <= 0:
             raise InvalidConfigException("SentenceEncoderFeaturizer: weight must be a positive number")
 
     def process(self, messages: List[Message]) -> List[Message]:

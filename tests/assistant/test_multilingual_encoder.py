@@ -44,6 +44,12 @@ def test_the_pieces_are_as_many_as_the_reference_engine_reads(e5, reference_engi
         assert len(e5._ids([text])[0]) == reference_engine.token_count(text, True), text
 
 
+def test_the_pieces_are_sentencepieces_unigram_segmentation(e5):
+    # "query: " (the model card's prefix) is ▁que ry :, then the text's pieces; <s> = 0, </s> = 2
+    assert e5._ids(["tot kijk"])[0] == [0, 41, 1294, 12, 1186, 48646, 2]
+    assert e5._ids(["hallo, hoe gaat het"])[0] == [0, 41, 1294, 12, 23664, 31, 4, 4621, 9689, 225, 2]
+
+
 def test_the_vectors_are_the_reference_engines(e5, reference_engine):
     # the engine quantizes its activations to 8 bits where the forward pass here keeps float32: close, not equal
     ours = np.stack([e.sentence for e in e5.encode(TEXTS)])
@@ -110,6 +116,8 @@ def test_two_featurizers_give_the_classifier_both_vectors_side_by_side():
     ({"model": "bert-base"}, "model must be one of all-MiniLM-L6-v2, multilingual-e5-small"),
     ({"weight": 0}, "weight must be a positive number"),
     ({"weight": "2"}, "weight must be a positive number"),
+    ({"weight": float("nan")}, "weight must be a positive number"),
+    ({"weight": float("inf")}, "weight must be a positive number"),
 ])
 def test_a_wrong_setting_is_refused(setting, message):
     with pytest.raises(InvalidConfigException, match=message):
