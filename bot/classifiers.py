@@ -1,8 +1,8 @@
 """Rasa NLU component: the intent classifier, a logistic regression over what a message says and what it means.
 
 Features: TF-IDF of word uni- and bigrams and of character 2-5-grams within words (sublinear counts, so a
-typo or a Dutch inflection still shares most of its n-grams), beside the sentence vector of
-bot.featurizers.SentenceEncoderFeaturizer and the sparse sentence features of the pipeline's sparse featurizers
+typo or a Dutch inflection still shares most of its n-grams), beside the sentence vectors of
+bot.featurizers.SentenceEncoderFeaturizer (less their mean over the training examples) and the sparse sentence features of the pipeline's sparse featurizers
 (Rasa's RegexFeaturizer: one 0/1 feature for each lookup table and regex of data/nlu/lookups.yml), and the
 message's shape: how many words (1, 2, 3, 4-6, 7 or more) and whether it ends in a question mark ("danke" and
 "Italy" are one word, a question to answer is seldom one). Chosen over DIET by cross-validation (README.md, `make bench`):
@@ -104,6 +104,7 @@ class SentenceIntentClassifier(IntentClassifier, GraphComponent):
         self._weights: Optional[np.ndarray] = None
         self.intercept: Optional[np.ndarray] = None
         self.sparse_width = 0  # how many sparse sentence features the pipeline's featurizers gave in training
+        self.sentence_mean: Optional[np.ndarray] = None  # the training examples' mean sentence vector
 
     @classmethod
     def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
@@ -112,8 +113,14 @@ class SentenceIntentClassifier(IntentClassifier, GraphComponent):
 
     # -- features -------------------------------------------------------------------------------------
     def _sentence_vectors(self, messages: List[Message]) -> np.ndarray:
+        """The sentence encoders' vectors side by side, less their mean over the training examples (set by train):
+        a sentence encoder's vectors share a large common part (two unrelated questions lie at a cosine of 0.7-0.8
+        in multilingual-e5-small's space) that tells no intent apart and slows the regression's solver down."""
         rows = [np.asarray(m.get_dense_features(TEXT)[1].features, dtype=np.float32).reshape(-1) for m in messages]
-        return np.stack(rows) * self.config["sentence_weight"]
+        vectors = np.stack(rows)
+        if self.sentence_mean is not None:
+            vectors = vectors - self.sentence_mean
+        return vectors * self.config["sentence_weight"]
 
     @staticmethod
     def _scorable(message: Message) -> bool:
@@ -157,6 +164,8 @@ class SentenceIntentClassifier(IntentClassifier, GraphComponent):
         widths = {row.shape[1] for row in map(self._sparse_row, examples) if row is not None}
         self.sparse_width = max(widths, default=0)
         self.vectorizers = {name: _vectorizer(settings).fit(texts) for name, settings in VECTORIZERS.items()}
+        self.sentence_mean = None
+        self.sentence_mean = self._sentence_vectors(examples).mean(axis=0) / self.config["sentence_weight"]
         clf = LogisticRegression(C=self.config["C"], max_iter=int(self.config["max_iter"]))
         clf.fit(self._features(examples), [e.get(INTENT) for e in examples])
         self.classes, self.intercept = clf.classes_, clf.intercept_
@@ -172,6 +181,7 @@ class SentenceIntentClassifier(IntentClassifier, GraphComponent):
                                     for name, v_ in self.vectorizers.items()}}
             (directory / "intent_classifier.json").write_text(json.dumps(meta, ensure_ascii=False))
             np.savez(directory / "intent_classifier.npz", coef=self.coef, intercept=self.intercept,
+                     sentence_mean=self.sentence_mean,
                      **{f"idf_{name}": v.idf_ for name, v in self.vectorizers.items()})
 
     @classmethod
@@ -184,6 +194,7 @@ class SentenceIntentClassifier(IntentClassifier, GraphComponent):
                 with np.load(directory / "intent_classifier.npz", allow_pickle=False) as arrays:
                     component._set_coef(arrays["coef"])
                     component.intercept = arrays["intercept"]
+                    component.sentence_mean = arrays["sentence_mean"] if "sentence_mean" in arrays.files else None
                     component.vectorizers = {
                         name: _vectorizer(v["settings"], v["vocabulary"], arrays[f"idf_{name}"])
                         for name, v in meta["vectorizers"].items()}

@@ -101,7 +101,8 @@ def main(argv=None) -> int:
         print(f"encoder: {featurizer['model']} ({featurizer['runtime']}), weight {weight:g}")
         if weight:
             vectors.append(sentence_vectors(texts, featurizer) * weight * config["sentence_weight"])
-    dense = np.hstack(vectors + [shape_features(texts) * config["shape_weight"]])
+    sentences = np.hstack(vectors)  # less the training fold's mean in each fold, as the classifier does
+    dense = shape_features(texts) * config["shape_weight"]
     if found and not args.no_patterns:
         flags = np.array([[1.0 if p.search(t) else 0.0 for _, p in found] for t in texts], dtype=np.float32)
         dense = np.hstack([dense, flags])  # as the classifier takes RegexFeaturizer's features: unscaled
@@ -111,9 +112,11 @@ def main(argv=None) -> int:
     for train, test in StratifiedKFold(args.folds, shuffle=True, random_state=0).split(texts, labels):
         vectorizers = [_vectorizer(s).fit([texts[i] for i in train]) for s in VECTORIZERS.values()]
 
+        mean = sentences[train].mean(axis=0)
+
         def features(index):
             return hstack([v.transform([texts[i] for i in index]) for v in vectorizers]
-                          + [csr_matrix(dense[index])]).tocsr()
+                          + [csr_matrix(dense[index]), csr_matrix(sentences[index] - mean)]).tocsr()
 
         clf = LogisticRegression(C=C, max_iter=int(config["max_iter"])).fit(features(train), labels[train])
         p = clf.predict_proba(features(test))

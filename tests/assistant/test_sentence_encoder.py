@@ -190,6 +190,18 @@ def test_the_classifier_recognises_unseen_wordings_after_being_saved_and_loaded(
         assert m.get("intent") == ranking[0]
 
 
+def test_the_classifier_reads_the_sentence_vectors_less_the_training_examples_mean(tmp_path):
+    trained, loaded = _trained(tmp_path)
+    training = [m for texts in TRAINING.values() for m in _featurized(*texts)]
+    mean = np.mean([m.get_dense_features(TEXT)[1].features[0] for m in training], axis=0)
+    np.testing.assert_allclose(trained.sentence_mean, mean, atol=1e-6)
+    np.testing.assert_allclose(loaded.sentence_mean, mean, atol=1e-6)
+    message, = _featurized("hoeveel kost een jaar?")
+    np.testing.assert_allclose(loaded._sentence_vectors([message])[0],
+                               (message.get_dense_features(TEXT)[1].features[0] - mean) * loaded.config["sentence_weight"],
+                               atol=1e-6)
+
+
 def test_the_loaded_classifier_gives_the_trained_ones_confidences(tmp_path):
     trained, loaded = _trained(tmp_path)
     one, two = _featurized("hoeveel kost een jaar?"), _featurized("hoeveel kost een jaar?")
