@@ -116,11 +116,16 @@ class SentenceIntentClassifier(IntentClassifier, GraphComponent):
         """The sentence encoders' vectors side by side, less their mean over the training examples (set by train):
         a sentence encoder's vectors share a large common part (two unrelated questions lie at a cosine of 0.7-0.8
         in multilingual-e5-small's space) that tells no intent apart and slows the regression's solver down."""
-        rows = [np.asarray(m.get_dense_features(TEXT)[1].features, dtype=np.float32).reshape(-1) for m in messages]
-        vectors = np.stack(rows)
+        vectors = self._dense_rows(messages)
         if self.sentence_mean is not None:
             vectors = vectors - self.sentence_mean
         return vectors * self.config["sentence_weight"]
+
+    @staticmethod
+    def _dense_rows(messages: List[Message]) -> np.ndarray:
+        """The dense sentence features the featurizers gave each message, as they are: (messages, width)."""
+        return np.stack([np.asarray(m.get_dense_features(TEXT)[1].features, dtype=np.float32).reshape(-1)
+                         for m in messages])
 
     @staticmethod
     def _scorable(message: Message) -> bool:
@@ -164,8 +169,7 @@ class SentenceIntentClassifier(IntentClassifier, GraphComponent):
         widths = {row.shape[1] for row in map(self._sparse_row, examples) if row is not None}
         self.sparse_width = max(widths, default=0)
         self.vectorizers = {name: _vectorizer(settings).fit(texts) for name, settings in VECTORIZERS.items()}
-        self.sentence_mean = None
-        self.sentence_mean = self._sentence_vectors(examples).mean(axis=0) / self.config["sentence_weight"]
+        self.sentence_mean = self._dense_rows(examples).mean(axis=0)
         clf = LogisticRegression(C=self.config["C"], max_iter=int(self.config["max_iter"]))
         clf.fit(self._features(examples), [e.get(INTENT) for e in examples])
         self.classes, self.intercept = clf.classes_, clf.intercept_

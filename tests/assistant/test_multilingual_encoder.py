@@ -127,3 +127,8 @@ def test_a_wrong_setting_is_refused(setting, message):
 def test_an_unknown_encoder_is_refused():
     with pytest.raises(ValueError, match="unknown sentence encoder 'bert-base'"):
         encoder(model="bert-base")
+
+
+def test_an_unknown_runtime_is_refused_before_the_weights_are_read(tmp_path):
+    with pytest.raises(ValueError, match="unknown runtime 'torch'"):
+        E5Small(tmp_path / "no such file.bin", runtime="torch")
