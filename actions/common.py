@@ -34,6 +34,8 @@ NOT_COUNTRIES = {"antwerp", "antwerpen", "ghent", "gent", "brussels", "brussel",
                  "july", "august", "september", "october", "november", "december", "flanders", "vlaanderen",
                  "wallonia", "europe", "asia", "africa", "latin", "mobility", "chamilo", "erasmus"}
 PLACE_BEFORE = re.compile(r"\b(in|to|naar|at|near|around|te|about|rond|bij)\s+(the\s+)?$", re.I)
+# "I study at KASK", "ik studeer in Gent": where the student studies now, not the stay they ask about.
+STUDIES_NOW = re.compile(r"\b(i|i'?m|i am|im|we|we're|we are|ik|wij)\s+(currently\s+|now\s+|still\s+|nu\s+)?$", re.I)
 LIVES_IN = re.compile(r"\b(live|lives|living|based|woon|woont|wonen)\s+in\s+$", re.I)
 TO_COUNTRY = re.compile(r"\b(to|in|naar|at|towards)\b[\w\s]{0,6}$", re.I)
 
@@ -90,6 +92,7 @@ def update_context(tracker: Tracker, topic: Optional[str]) -> Tuple[Dict[str, An
     text = latest_text(tracker)
     new: Dict[str, Any] = {}
     city: Optional[Tuple[str, str]] = None
+    studies_now = False
     for ent in latest_entities(tracker):
         name, raw = ent.get("entity"), _raw(ent, text)
         value = str(ent.get("value") or raw)
@@ -149,7 +152,9 @@ def update_context(tracker: Tracker, topic: Optional[str]) -> Tuple[Dict[str, An
                 new["scholarship"] = status
         elif name in ("contract", "programme", "activity", "enrolment"):
             canon = normalise(name, value) or normalise(name, raw)
-            if canon:
+            if canon == "study" and name == "activity" and STUDIES_NOW.search(_before(text, ent)):
+                studies_now = True  # yields to the stay the message asks about, if it names one
+            elif canon:
                 new[name] = canon
         elif name == "residence":
             card = card_code(raw) or card_code(value)
@@ -162,6 +167,8 @@ def update_context(tracker: Tracker, topic: Optional[str]) -> Tuple[Dict[str, An
             gid = value if value in base.grants or value == "mastermind" else (base.resolve_grant(raw) or base.resolve_grant(value))
             if gid:
                 new["grant"] = gid
+    if studies_now and "activity" not in new:
+        new["activity"] = "study"
     if topic == "fee" and "credits" not in new:
         # A bare number in a short fee follow-up ("and for 30?") is a number of credits; "10 euros" is not.
         m = re.fullmatch(r"\D*?\b(\d{1,3})\b(?!\s*(€|eur|euro|%|month|maand|week|year|jaar))\D*", text, re.I)

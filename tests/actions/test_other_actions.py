@@ -30,6 +30,21 @@ def test_grants_for_an_internship_in_japan_list_every_grant_the_finder_fits(conv
     assert names and all(n in turn.text for n in names)
 
 
+@pytest.mark.parametrize("question", [
+    "Which grant can I get for a 3 month internship in Japan? I study at KASK",
+    "I'm studying at KdG, is there a grant for an internship in Japan?",
+    "ik studeer aan KASK, welke beurs voor een stage in Japan?",
+])
+def test_where_the_student_studies_now_does_not_turn_an_internship_into_a_study_stay(conversation, question):
+    turn = conversation.run(ActionFindGrants(), question, "ask_grants")
+    assert turn.slots["activity"] == "internship" and turn.slots["destination"] == "JP"
+
+
+def test_a_student_who_only_says_where_they_study_keeps_study_as_the_activity(conversation):
+    turn = conversation.run(ActionFindGrants(), "I study at KASK, which grant for Japan?", "ask_grants")
+    assert turn.slots["activity"] == "study"
+
+
 def test_a_study_grant_for_brazil_names_the_priority_country_programme_and_its_monthly_amount(conversation):
     turn = conversation.run(ActionFindGrants(), "Is there a grant for studying in Brazil?", "ask_grants")
     assert "Priority Country" in turn.text and "700" in turn.text
