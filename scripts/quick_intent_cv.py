@@ -42,14 +42,14 @@ def load(folder: Path = ROOT / "data" / "nlu"):
 
 
 def encoders(config_file: Path = ROOT / "config.yml"):
-    """The sentence encoders of config.yml's pipeline, each as its featurizer's full configuration."""
+    """The sentence encoders of config.yml's pipeline, each with its full settings (model, runtime, weight, model_dir)."""
     import yaml
 
     from bot.featurizers import SentenceEncoderFeaturizer
 
     pipeline = yaml.safe_load(config_file.read_text())["pipeline"]
-    return [{**SentenceEncoderFeaturizer.get_default_config(), **step} for step in pipeline
-            if step["name"].endswith("SentenceEncoderFeaturizer")]
+    return [e for step in pipeline if step["name"].endswith("SentenceEncoderFeaturizer")
+            for e in SentenceEncoderFeaturizer.encoder_settings({**SentenceEncoderFeaturizer.get_default_config(), **step})]
 
 
 def sentence_vectors(texts, featurizer):

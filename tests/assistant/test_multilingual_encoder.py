@@ -11,6 +11,7 @@ from rasa.shared.nlu.training_data.message import Message
 
 from bot.e5 import Q4_0, E5Small, dequantize
 from bot.featurizers import SentenceEncoderFeaturizer, encoder
+from bot.minilm import Encoded
 
 TEXTS = ["hallo, hoe gaat het", "tot kijk", "How much is the tuition fee at KdG for 60 credits?",
          "posso pagare le tasse universitarie a rate?", "czy rozmawiam z człowiekiem?",
@@ -97,31 +98,68 @@ def _message(text):
 
 
 def test_the_featurizer_scales_its_vector_by_its_weight(e5):
-    config = {**SentenceEncoderFeaturizer.get_default_config(), "model": "multilingual-e5-small", "weight": 1.5}
+    config = {**SentenceEncoderFeaturizer.get_default_config(), "encoders": [{"model": "multilingual-e5-small", "weight": 1.5}]}
     message = _message("tot ziens!")
     SentenceEncoderFeaturizer(config, "e5").process([message])
     features = message.get_dense_features(TEXT)[1].features[0]
     np.testing.assert_allclose(features, 1.5 * e5.encode(["tot ziens!"])[0].sentence, atol=1e-5)
 
 
-def test_two_featurizers_give_the_classifier_both_vectors_side_by_side():
-    defaults = SentenceEncoderFeaturizer.get_default_config()
-    message = _message("hoe betaal ik mijn studiegeld?")
-    SentenceEncoderFeaturizer(defaults, "minilm").process([message])
-    SentenceEncoderFeaturizer({**defaults, "model": "multilingual-e5-small"}, "e5").process([message])
-    assert message.get_dense_features(TEXT)[1].features.shape == (1, 768)
+def _featurizer(*encoders):
+    return SentenceEncoderFeaturizer({**SentenceEncoderFeaturizer.get_default_config(), "encoders": list(encoders)}, "x")
+
+
+def test_two_encoders_give_the_classifier_both_weighted_vectors_side_by_side_in_their_order(e5):
+    texts = ["hoe betaal ik mijn studiegeld?", "Which grant for an internship in Japan?", "ok"]
+    messages = [_message(t) for t in texts]
+    _featurizer({"model": "all-MiniLM-L6-v2"}, {"model": "multilingual-e5-small", "weight": 2.0}).process(messages)
+    minilm = encoder(model="all-MiniLM-L6-v2")
+    for message, text in zip(messages, texts):
+        features = message.get_dense_features(TEXT)[1].features
+        assert features.shape == (1, 768)
+        np.testing.assert_allclose(features[0, :384], minilm.encode([text])[0].sentence, atol=1e-5)
+        np.testing.assert_allclose(features[0, 384:], 2.0 * e5.encode([text])[0].sentence, atol=1e-5)
+
+
+def test_the_encoders_of_a_message_run_at_the_same_time(monkeypatch):
+    """Each encoder waits at a barrier for the other: run one after the other, the first would wait in vain."""
+    import threading
+
+    from bot import featurizers
+
+    barrier, threads = threading.Barrier(2, timeout=10), set()
+
+    class Meeting:
+        def encode(self, texts, batch_size=64):
+            threads.add(threading.get_ident())
+            barrier.wait()
+            return [Encoded(sentence=np.ones(4, np.float32), pieces=1) for _ in texts]
+
+    monkeypatch.setattr(featurizers, "encoder", lambda *args: Meeting())
+    message = _message("hello")
+    _featurizer({"model": "all-MiniLM-L6-v2"}, {"model": "multilingual-e5-small", "weight": 3.0}).process([message])
+    assert len(threads) == 2
+    np.testing.assert_allclose(message.get_dense_features(TEXT)[1].features[0], [1] * 4 + [3] * 4)
 
 
 @pytest.mark.parametrize("setting, message", [
     ({"model": "bert-base"}, "model must be one of all-MiniLM-L6-v2, multilingual-e5-small"),
+    ({"runtime": "tf"}, "runtime must be one of onnxruntime, onnxruntime-int8, numpy"),
     ({"weight": 0}, "weight must be a positive number"),
     ({"weight": "2"}, "weight must be a positive number"),
     ({"weight": float("nan")}, "weight must be a positive number"),
     ({"weight": float("inf")}, "weight must be a positive number"),
+    ({"weigth": 2}, "unknown encoder setting weigth"),
 ])
-def test_a_wrong_setting_is_refused(setting, message):
+def test_a_wrong_encoder_setting_is_refused(setting, message):
     with pytest.raises(InvalidConfigException, match=message):
-        SentenceEncoderFeaturizer({**SentenceEncoderFeaturizer.get_default_config(), **setting}, "x")
+        _featurizer({"model": "all-MiniLM-L6-v2"}, setting)
+
+
+@pytest.mark.parametrize("encoders", [[], "all-MiniLM-L6-v2", ["all-MiniLM-L6-v2"], None])
+def test_encoders_that_are_not_a_list_of_settings_are_refused(encoders):
+    with pytest.raises(InvalidConfigException, match="encoders must be a list"):
+        SentenceEncoderFeaturizer({**SentenceEncoderFeaturizer.get_default_config(), "encoders": encoders}, "x")
 
 
 def test_an_unknown_encoder_is_refused():

@@ -124,11 +124,6 @@ def test_a_wrong_batch_size_is_refused():
         SentenceEncoderFeaturizer({**SentenceEncoderFeaturizer.get_default_config(), "batch_size": 0}, "x")
 
 
-def test_a_wrong_runtime_is_refused():
-    from rasa.shared.exceptions import InvalidConfigException
-
-    with pytest.raises(InvalidConfigException, match="runtime must be one of onnxruntime, onnxruntime-int8, numpy"):
-        SentenceEncoderFeaturizer({**SentenceEncoderFeaturizer.get_default_config(), "runtime": "tf"}, "x")
 
 
 # -- the intent classifier ------------------------------------------------------------------------------
