@@ -1,4 +1,4 @@
-"""Rasa 3.6, as the project runs it: `python -m bot.rasa_speedups run ...` is `rasa run ...` with two fixes.
+"""Rasa 3.6, as the project runs it: `python -m bot.rasa_speedups run ...` is `rasa run ...` with three fixes.
 
 1. Rasa validates every custom action's response with `jsonschema.validate(result, schema)`, which first checks
 the (constant, large) schema itself against the JSON-schema metaschema: about 40 ms of CPU per custom action
@@ -15,6 +15,11 @@ Staff reading conversations (`mobility conversation`) no longer wait for the wri
 keeps its SQLite connections in a pool (SQLAlchemy 2.0's default for a database file) where SQLAlchemy 1.4
 opens a new connection for every session, several a turn. PostgreSQL (DATABASE_URL) is untouched.
 
+3. The SQL tracker store (SQLite or PostgreSQL) saves a turn's new events as ORM objects, one INSERT each with
+SQLAlchemy's unit-of-work bookkeeping around it (a dozen events a turn for a new conversation). Here they go in
+one executemany INSERT: the same rows, columns and order (ids ascending as before), the same count of stored
+events first, the same event-broker stream; 2.5 -> 1.4 ms a save on these machines.
+
 Measured by `make bench` (turn latency over REST); see README, Measurements.
 """
 from __future__ import annotations
@@ -29,6 +34,7 @@ from sqlalchemy.pool import QueuePool
 
 logger = logging.getLogger(__name__)
 _installed = False
+rasa_save = None  # Rasa's own SQLTrackerStore.save, once install() has replaced it
 
 
 def sqlite_wal(dbapi_connection, connection_record=None) -> None:
@@ -110,7 +116,31 @@ def install() -> None:
         raise error
 
     RemoteAction._validate_action_result = _validate_action_result
+    global rasa_save
+    rasa_save = tracker_store.SQLTrackerStore.save
+    tracker_store.SQLTrackerStore.save = _save_new_events
     _installed = True
+
+
+async def _save_new_events(self, tracker) -> None:
+    """SQLTrackerStore.save with one executemany INSERT for the events not yet stored (see 3. above)."""
+    import json
+
+    from rasa.shared.nlu.constants import INTENT_NAME_KEY
+
+    await self.stream_events(tracker)
+    with self.session_scope() as session:
+        rows = []
+        for event in self._additional_events(session, tracker):  # the events after those already stored
+            data = event.as_dict()
+            rows.append({"sender_id": tracker.sender_id, "type_name": event.type_name,
+                         "timestamp": data.get("timestamp"),
+                         "intent_name": data.get("parse_data", {}).get("intent", {}).get(INTENT_NAME_KEY),
+                         "action_name": data.get("name"), "data": json.dumps(data)})
+        if rows:
+            session.execute(self.SQLEvent.__table__.insert(), rows)
+        session.commit()
+    logger.debug(f"Tracker with sender_id '{tracker.sender_id}' stored to database")
 
 
 def main() -> None:

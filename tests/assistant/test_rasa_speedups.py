@@ -100,6 +100,45 @@ def test_the_sqlite_tracker_store_runs_in_wal_mode_and_keeps_conversations(tmp_p
     assert [e.text for e in again.events if isinstance(e, UserUttered)] == ["Which grant for Japan?"]
 
 
+def test_a_conversation_is_stored_in_the_same_rows_as_rasas_own_save(tmp_path):
+    """Three saves of a growing conversation (a second session included), by Rasa's save and by the patched one."""
+    import asyncio
+    import sqlite3
+
+    from rasa.core.tracker_store import SQLTrackerStore
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.events import ActionExecuted, BotUttered, SessionStarted, SlotSet, UserUttered
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    rasa_speedups.install()
+    turns = [
+        [ActionExecuted("action_session_start"), SessionStarted(timestamp=1.0), ActionExecuted("action_listen", timestamp=2.0)],
+        [UserUttered("fees for 30 credits?", {"name": "ask_fee", "confidence": 0.9}, timestamp=3.0,
+                     parse_data={"intent": {"name": "ask_fee", "confidence": 0.9}, "entities": [], "text": "fees"}),
+         ActionExecuted("action_answer_fee", timestamp=4.0), SlotSet("credits", 30, timestamp=5.0),
+         BotUttered("Your fee ...", {"buttons": [{"title": "KdG", "payload": "/inform"}]}, timestamp=6.0),
+         ActionExecuted("action_listen", timestamp=7.0)],
+        [ActionExecuted("action_session_start", timestamp=8.0), SessionStarted(timestamp=9.0),
+         ActionExecuted("action_listen", timestamp=10.0), UserUttered("hallo", {"name": "greet"}, timestamp=11.0)],
+    ]
+
+    def stored(save, name):
+        db = tmp_path / name
+        store = SQLTrackerStore(Domain.empty(), dialect="sqlite", db=str(db))
+        events = []
+        for turn in turns:
+            events += turn
+            asyncio.run(save(store, DialogueStateTracker.from_events("student", list(events))))
+        store.engine.dispose()
+        with sqlite3.connect(db) as plain:
+            return plain.execute("SELECT * FROM events ORDER BY id").fetchall()
+
+    theirs = stored(rasa_speedups.rasa_save, "rasa.db")
+    ours = stored(SQLTrackerStore.save, "ours.db")
+    assert SQLTrackerStore.save is not rasa_speedups.rasa_save
+    assert len(theirs) == 12 and ours == theirs
+
+
 def test_connections_to_other_databases_are_left_alone():
     class Other:  # e.g. a psycopg2 connection: not an sqlite3.Connection
         def cursor(self):
