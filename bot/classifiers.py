@@ -65,6 +65,38 @@ def _vectorizer(settings: Dict[str, Any], vocabulary: Optional[Dict[str, int]] =
     return vectorizer
 
 
+class TfidfRows:
+    """A fitted TfidfVectorizer's transform (sublinear tf, idf, l2 norm, as _vectorizer configures it) for the few
+    messages of a turn, without scikit-learn's per-call checks and its product with an n x n diagonal idf matrix:
+    about a millisecond a turn for the two views. The same rows (float32; tested against scikit-learn's)."""
+
+    def __init__(self, vectorizer) -> None:
+        self.analyze = vectorizer.build_analyzer()
+        self.vocabulary = vectorizer.vocabulary_
+        self.idf = np.asarray(vectorizer.idf_, dtype=np.float32)
+
+    def transform(self, texts: List[Text]) -> csr_matrix:
+        indptr, indices, data = [0], [], []
+        for text in texts:
+            counts: Dict[int, int] = {}
+            for gram in self.analyze(text):
+                column = self.vocabulary.get(gram)
+                if column is not None:
+                    counts[column] = counts.get(column, 0) + 1
+            columns = np.fromiter(sorted(counts), dtype=np.int32, count=len(counts))
+            values = np.log(np.fromiter((counts[c] for c in columns), dtype=np.float32, count=len(counts))) + 1
+            values *= self.idf[columns]
+            norm = np.sqrt(np.dot(values, values))
+            if norm > 0:
+                values /= norm
+            indices.append(columns)
+            data.append(values)
+            indptr.append(indptr[-1] + len(columns))
+        return csr_matrix((np.concatenate(data) if data else np.zeros(0, np.float32),
+                           np.concatenate(indices) if indices else np.zeros(0, np.int32), indptr),
+                          shape=(len(texts), len(self.idf)), dtype=np.float32)
+
+
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
 class SentenceIntentClassifier(IntentClassifier, GraphComponent):
     """Logistic regression over TF-IDF n-grams and the sentence encoder's vector."""
@@ -97,6 +129,7 @@ class SentenceIntentClassifier(IntentClassifier, GraphComponent):
         self.validate_config(self.config)
         self._model_storage, self._resource = model_storage, resource
         self.vectorizers: Dict[str, Any] = {}
+        self._rows: Dict[str, TfidfRows] = {}
         self.classes: Optional[np.ndarray] = None
         self.coef: Optional[np.ndarray] = None  # (classes, features), as sklearn keeps it
         # the same weights transposed and contiguous: (features, classes), what a message's sparse row is multiplied
@@ -151,7 +184,7 @@ class SentenceIntentClassifier(IntentClassifier, GraphComponent):
 
     def _features(self, messages: List[Message]) -> csr_matrix:
         texts = [m.get(TEXT) for m in messages]
-        parts = [self.vectorizers[name].transform(texts) for name in VECTORIZERS]
+        parts = [self._rows[name].transform(texts) for name in VECTORIZERS]
         if self.sparse_width:
             parts.append(self._sparse_features(messages))
         parts.append(csr_matrix(shape_features(texts) * self.config["shape_weight"]))
@@ -168,7 +201,7 @@ class SentenceIntentClassifier(IntentClassifier, GraphComponent):
         texts = [e.get(TEXT) for e in examples]
         widths = {row.shape[1] for row in map(self._sparse_row, examples) if row is not None}
         self.sparse_width = max(widths, default=0)
-        self.vectorizers = {name: _vectorizer(settings).fit(texts) for name, settings in VECTORIZERS.items()}
+        self._set_vectorizers({name: _vectorizer(settings).fit(texts) for name, settings in VECTORIZERS.items()})
         self.sentence_mean = self._dense_rows(examples).mean(axis=0)
         clf = LogisticRegression(C=self.config["C"], max_iter=int(self.config["max_iter"]))
         clf.fit(self._features(examples), [e.get(INTENT) for e in examples])
@@ -199,15 +232,19 @@ class SentenceIntentClassifier(IntentClassifier, GraphComponent):
                     component._set_coef(arrays["coef"])
                     component.intercept = arrays["intercept"]
                     component.sentence_mean = arrays["sentence_mean"] if "sentence_mean" in arrays.files else None
-                    component.vectorizers = {
+                    component._set_vectorizers({
                         name: _vectorizer(v["settings"], v["vocabulary"], arrays[f"idf_{name}"])
-                        for name, v in meta["vectorizers"].items()}
+                        for name, v in meta["vectorizers"].items()})
                 component.classes = np.array(meta["classes"])
                 component.sparse_width = int(meta.get("sparse_width", 0))
         except (ValueError, FileNotFoundError):
             logger.warning("SentenceIntentClassifier: no trained model in the model storage; every message will get "
                            "no intent (the fallback)")
         return component
+
+    def _set_vectorizers(self, vectorizers: Dict[str, Any]) -> None:
+        self.vectorizers = vectorizers
+        self._rows = {name: TfidfRows(v) for name, v in vectorizers.items()}
 
     def _set_coef(self, coef: np.ndarray) -> None:
         self._weights = np.ascontiguousarray(coef.T)

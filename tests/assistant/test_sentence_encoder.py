@@ -8,6 +8,7 @@ from rasa.shared.nlu.constants import FEATURE_TYPE_SENTENCE, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from bot.classifiers import VECTORIZERS, TfidfRows, _vectorizer
 from bot.featurizers import SentenceEncoderFeaturizer, encoder
 from bot.minilm import MAX_TOKENS
 
@@ -313,3 +314,16 @@ def test_an_onnx_encoder_says_it_has_no_numpy_weights(model):
         model.onnx_model()
     with pytest.raises(RuntimeError, match="keeps no NumPy weights"):
         model.forward_numpy(np.zeros((1, 3), np.int64), np.ones((1, 3), bool))
+
+
+@pytest.mark.parametrize("view", sorted(VECTORIZERS))
+def test_the_classifiers_tfidf_rows_are_scikit_learns(view):
+    """TfidfRows (the turn's fast path) against the fitted vectorizer's own transform, on seen and unseen text."""
+    texts = [t for examples in TRAINING.values() for t in examples]
+    vectorizer = _vectorizer(VECTORIZERS[view]).fit(texts)
+    asked = texts[:5] + ["Kan ik in schijven betalen? fees fees FEES", "", "zzz qqq", "?!", "fees" * 40, "Überweisung"]
+    ours, theirs = TfidfRows(vectorizer).transform(asked), vectorizer.transform(asked)
+    assert ours.shape == theirs.shape and ours.dtype == np.float32
+    np.testing.assert_array_equal(ours.indptr, theirs.indptr)
+    np.testing.assert_array_equal(ours.indices, theirs.sorted_indices().indices)
+    np.testing.assert_allclose(ours.toarray(), theirs.toarray(), rtol=1e-5, atol=1e-7)
