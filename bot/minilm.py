@@ -160,9 +160,9 @@ class BertEncoder:
             initializers.append(numpy_helper.from_array(np.asarray(value), name))
             return name
 
-        def op(kind: str, *inputs: str, **attributes) -> str:
+        def op(kind: str, *inputs: str, domain: Optional[str] = None, **attributes) -> str:
             out = f"{kind.lower()}_{len(nodes)}"
-            nodes.append(helper.make_node(kind, list(inputs), [out], **attributes))
+            nodes.append(helper.make_node(kind, list(inputs), [out], domain=domain, **attributes))
             return out
 
         def norm(x: str, weight_bias, name: str) -> str:
@@ -177,25 +177,16 @@ class BertEncoder:
         x = op("Add", op("Add", "words", op("Gather", const("position", self.position), positions)),
                const("token_type", self.token_type))
         x = norm(x, self.embedding_norm, "embeddings")
-        # padding is never attended to: -1e9 added to its scores, as in forward_numpy
-        padding = op("Sub", const("one", np.array(1.0, np.float32)), op("Cast", "attention_mask", to=TensorProto.FLOAT))
-        blocked = op("Unsqueeze", op("Mul", padding, const("minus", np.array(-1e9, np.float32))),
-                     const("axes12", np.array([1, 2], np.int64)))
-        by_head = const("by_head", np.array([0, 0, self.heads, size], np.int64))  # 0: keep that dimension
-        joined = const("joined", np.array([0, 0, self.dimension], np.int64))
-        scale = const("scale", np.array(1 / math.sqrt(size), np.float32))
+        # ONNX Runtime's fused self-attention (com.microsoft Attention: the query, key and value product, the
+        # heads' scaled scores, the softmax and the context in one operation; quantized whole as QAttention):
+        # padding is never attended to, -1e9 added to its scores, as in forward_numpy
+        mask = op("Cast", "attention_mask", to=TensorProto.INT32)
         half, root2 = const("half", np.array(0.5, np.float32)), const("root2", np.array(math.sqrt(2.0), np.float32))
+        one = const("one", np.array(1.0, np.float32))
         for i, layer in enumerate(self.layers):
             p = f"layer{i}."
-            qkv = dense(x, layer["qkv"], p + "qkv")
-            q, k, v = (p + n for n in "qkv")
-            nodes.append(helper.make_node("Split", [qkv, const(p + "split", np.array([self.dimension] * 3, np.int64))],
-                                          [q, k, v], axis=-1))
-            q = op("Transpose", op("Reshape", q, by_head), perm=[0, 2, 1, 3])
-            k = op("Transpose", op("Reshape", k, by_head), perm=[0, 2, 3, 1])
-            v = op("Transpose", op("Reshape", v, by_head), perm=[0, 2, 1, 3])
-            scores = op("Softmax", op("Add", op("Mul", op("MatMul", q, k), scale), blocked), axis=-1)
-            context = op("Reshape", op("Transpose", op("MatMul", scores, v), perm=[0, 2, 1, 3]), joined)
+            context = op("Attention", x, const(p + "qkv.weight", layer["qkv"][0]), const(p + "qkv.bias", layer["qkv"][1]),
+                         mask, domain="com.microsoft", num_heads=self.heads, mask_filter_value=-1e9)
             x = norm(op("Add", x, dense(context, layer["attention_out"], p + "attention_out")), layer["attention_norm"],
                      p + "attention_norm")
             hidden = dense(x, layer["intermediate"], p + "intermediate")
@@ -208,7 +199,7 @@ class BertEncoder:
              helper.make_tensor_value_info("attention_mask", TensorProto.INT64, ["batch", "length"])],
             [helper.make_tensor_value_info("hidden", TensorProto.FLOAT, ["batch", "length", self.dimension])],
             initializers)
-        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid("com.microsoft", 1)])
         model.ir_version = 8  # what onnxruntime 1.16-1.19 read
         onnx.checker.check_model(model)
         return model
@@ -236,6 +227,7 @@ class BertEncoder:
         import logging
         import tempfile
 
+        from onnx import TensorProto
         from onnxruntime.quantization import QuantType, quantize_dynamic
 
         with tempfile.TemporaryDirectory() as folder:
@@ -243,7 +235,10 @@ class BertEncoder:
             level = logging.getLogger().level  # quantize_dynamic logs a pre-processing hint at WARNING
             logging.getLogger().setLevel(logging.ERROR)
             try:
-                quantize_dynamic(model, target, weight_type=QuantType.QInt8)
+                # the fused Attention is ONNX Runtime's own operation, unknown to ONNX's shape inference: the
+                # tensors it leaves untyped are float32, as every activation of this graph
+                quantize_dynamic(model, target, weight_type=QuantType.QInt8,
+                                 extra_options={"DefaultTensorType": TensorProto.FLOAT})
             finally:
                 logging.getLogger().setLevel(level)
             return target.read_bytes()
