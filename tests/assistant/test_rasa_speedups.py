@@ -100,8 +100,9 @@ def test_the_sqlite_tracker_store_runs_in_wal_mode_and_keeps_conversations(tmp_p
     assert [e.text for e in again.events if isinstance(e, UserUttered)] == ["Which grant for Japan?"]
 
 
-def test_a_conversation_is_stored_in_the_same_rows_as_rasas_own_save(tmp_path):
-    """Three saves of a growing conversation (a second session included), by Rasa's save and by the patched one."""
+def test_a_conversation_is_stored_and_read_back_as_rasa_does_it(tmp_path):
+    """Three saves of a growing conversation (a second session included), by Rasa's save and by the patched one;
+    then read back by Rasa's retrieval and by the patched one."""
     import asyncio
     import sqlite3
 
@@ -137,6 +138,16 @@ def test_a_conversation_is_stored_in_the_same_rows_as_rasas_own_save(tmp_path):
     ours = stored(SQLTrackerStore.save, "ours.db")
     assert SQLTrackerStore.save is not rasa_speedups.rasa_save
     assert len(theirs) == 12 and ours == theirs
+
+    # and read back as Rasa reads it: the latest session, every session, an unknown conversation
+    store = SQLTrackerStore(Domain.empty(), dialect="sqlite", db=str(tmp_path / "ours.db"))
+    for all_sessions, count in ((False, 4), (True, 12)):
+        mine = asyncio.run(store._retrieve("student", all_sessions))
+        rasas = asyncio.run(rasa_speedups.rasa_retrieve(store, "student", all_sessions))
+        assert len(mine.events) == count and mine.current_state() == rasas.current_state()
+        assert [e.as_dict() for e in mine.events] == [e.as_dict() for e in rasas.events]
+    assert asyncio.run(store._retrieve("nobody", False)) is None
+    assert asyncio.run(store.retrieve("student")).latest_message.text == "hallo"
 
 
 def test_connections_to_other_databases_are_left_alone():
