@@ -100,14 +100,25 @@ def test_the_sqlite_tracker_store_runs_in_wal_mode_and_keeps_conversations(tmp_p
     assert [e.text for e in again.events if isinstance(e, UserUttered)] == ["Which grant for Japan?"]
 
 
-def test_a_conversation_is_stored_and_read_back_as_rasa_does_it(tmp_path):
-    """Three saves of a growing conversation (a second session included), by Rasa's save and by the patched one;
-    then read back by Rasa's retrieval and by the patched one."""
-    import asyncio
-    import sqlite3
-
+def _store(url):
     from rasa.core.tracker_store import SQLTrackerStore
     from rasa.shared.core.domain import Domain
+    from sqlalchemy.engine import make_url
+
+    u = make_url(url)
+    if u.get_backend_name() == "sqlite":
+        return SQLTrackerStore(Domain.empty(), dialect="sqlite", db=u.database)
+    return SQLTrackerStore(Domain.empty(), dialect="postgresql", host=u.host, port=u.port, db=u.database,
+                           username=u.username)
+
+
+def _stored_and_read_back_as_rasa_does_it(url):
+    """Three saves of a growing conversation (a second session included), by Rasa's save and by the patched one,
+    in the same table under two names; then read back by Rasa's retrieval and by the patched one."""
+    import asyncio
+
+    import sqlalchemy as sa
+    from rasa.core.tracker_store import SQLTrackerStore
     from rasa.shared.core.events import ActionExecuted, BotUttered, SessionStarted, SlotSet, UserUttered
     from rasa.shared.core.trackers import DialogueStateTracker
 
@@ -122,32 +133,37 @@ def test_a_conversation_is_stored_and_read_back_as_rasa_does_it(tmp_path):
         [ActionExecuted("action_session_start", timestamp=8.0), SessionStarted(timestamp=9.0),
          ActionExecuted("action_listen", timestamp=10.0), UserUttered("hallo", {"name": "greet"}, timestamp=11.0)],
     ]
+    store = _store(url)
+    try:
+        for save, sender in ((rasa_speedups.rasa_save, "rasa"), (SQLTrackerStore.save, "ours")):
+            events = []
+            for turn in turns:
+                events += turn
+                asyncio.run(save(store, DialogueStateTracker.from_events(sender, list(events))))
+        with store.engine.connect() as connection:
+            def rows(sender):
+                return connection.execute(sa.text("SELECT type_name, timestamp, intent_name, action_name, data "
+                                                  "FROM events WHERE sender_id = :s ORDER BY id"), {"s": sender}).all()
+            assert SQLTrackerStore.save is not rasa_speedups.rasa_save
+            assert len(rows("rasa")) == 12 and rows("ours") == rows("rasa")
 
-    def stored(save, name):
-        db = tmp_path / name
-        store = SQLTrackerStore(Domain.empty(), dialect="sqlite", db=str(db))
-        events = []
-        for turn in turns:
-            events += turn
-            asyncio.run(save(store, DialogueStateTracker.from_events("student", list(events))))
+        for all_sessions, count in ((False, 4), (True, 12)):
+            mine = asyncio.run(store._retrieve("ours", all_sessions))
+            rasas = asyncio.run(rasa_speedups.rasa_retrieve(store, "ours", all_sessions))
+            assert len(mine.events) == count and mine.current_state() == rasas.current_state()
+            assert [e.as_dict() for e in mine.events] == [e.as_dict() for e in rasas.events]
+        assert asyncio.run(store._retrieve("nobody", False)) is None
+        assert asyncio.run(store.retrieve("ours")).latest_message.text == "hallo"
+    finally:
         store.engine.dispose()
-        with sqlite3.connect(db) as plain:
-            return plain.execute("SELECT * FROM events ORDER BY id").fetchall()
 
-    theirs = stored(rasa_speedups.rasa_save, "rasa.db")
-    ours = stored(SQLTrackerStore.save, "ours.db")
-    assert SQLTrackerStore.save is not rasa_speedups.rasa_save
-    assert len(theirs) == 12 and ours == theirs
 
-    # and read back as Rasa reads it: the latest session, every session, an unknown conversation
-    store = SQLTrackerStore(Domain.empty(), dialect="sqlite", db=str(tmp_path / "ours.db"))
-    for all_sessions, count in ((False, 4), (True, 12)):
-        mine = asyncio.run(store._retrieve("student", all_sessions))
-        rasas = asyncio.run(rasa_speedups.rasa_retrieve(store, "student", all_sessions))
-        assert len(mine.events) == count and mine.current_state() == rasas.current_state()
-        assert [e.as_dict() for e in mine.events] == [e.as_dict() for e in rasas.events]
-    assert asyncio.run(store._retrieve("nobody", False)) is None
-    assert asyncio.run(store.retrieve("student")).latest_message.text == "hallo"
+def test_a_conversation_is_stored_and_read_back_as_rasa_does_it(tmp_path):
+    _stored_and_read_back_as_rasa_does_it(f"sqlite:///{tmp_path / 'tracker.db'}")
+
+
+def test_a_conversation_is_stored_and_read_back_as_rasa_does_it_on_postgresql(postgres_url):
+    _stored_and_read_back_as_rasa_does_it(postgres_url)
 
 
 def test_connections_to_other_databases_are_left_alone():
