@@ -4,7 +4,8 @@
 the (constant, large) schema itself against the JSON-schema metaschema: about 40 ms of CPU per custom action
 on these machines, most of a knowledge-base answer's turn. Here the validator is built once per schema and
 reused; each response is still validated in full against the same schema, and an invalid one still raises
-the same ValidationError.
+the same ValidationError. And each event is checked against its own type's part of the schema only (see
+by_event_type), where jsonschema tries all ~23 event types on each: 2.6 -> 0.3 ms a turn.
 
 2. The SQLite tracker store (the default, var/tracker.db) commits every turn in SQLite's default rollback
 journal with synchronous=FULL: two or more fsyncs a commit, 1-7 ms each on these disks, several commits a
@@ -31,7 +32,7 @@ import functools
 import itertools
 import logging
 import os
-from typing import Any, Dict, Optional, Text
+from typing import Any, Callable, Dict, Optional, Text
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
@@ -104,12 +105,15 @@ def install() -> None:
     cache: Dict[type, Any] = {}
 
     def _validate_action_result(self, result: Dict[Text, Any]) -> bool:
-        validator = cache.get(type(self))
-        if validator is None:
+        checks = cache.get(type(self))
+        if checks is None:
             schema = self.action_response_format_spec()
             cls = validators.validator_for(schema)
             cls.check_schema(schema)  # once, as jsonschema.validate does on every call
-            validator = cache[type(self)] = cls(schema)
+            checks = cache[type(self)] = (cls(schema), by_event_type(schema, cls))
+        validator, valid = checks
+        if valid is not None and valid(result):
+            return True
         error = best_match(validator.iter_errors(result))  # the error jsonschema.validate would raise
         if error is None:
             return True
@@ -178,6 +182,40 @@ async def _retrieve_events(self, sender_id, fetch_events_from_all_sessions: bool
         return DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)
     logger.debug(f"Can't retrieve tracker matching sender id '{sender_id}' from SQL storage. Returning `None` instead.")
     return None
+
+
+def by_event_type(schema: Dict[Text, Any], cls) -> Optional[Callable[[Any], bool]]:
+    """A check equivalent to `cls(schema).is_valid` for Rasa's action-response schema, where each event must fit
+    exactly one of ~23 "oneOf" branches, each naming its event type as a constant: an event of type X fits
+    exactly one iff it fits the common part and X's branch (every other branch's constant fails), so only that
+    branch is checked, not all of them (2.6 -> 0.3 ms for a dozen events). True only for a valid response; a
+    False sends it to the full validator, which finds the error. None for a schema not of that shape."""
+    import copy
+
+    try:
+        items = schema["properties"]["events"]["items"]
+        by_type = {b["properties"]["event"]["const"]: b for b in items["oneOf"]}
+    except (KeyError, TypeError):
+        return None
+    if len(by_type) != len(items["oneOf"]) or not all(isinstance(t, str) for t in by_type):
+        return None  # two branches for one type: "exactly one" could fail where each fits
+    common = {k: v for k, v in items.items() if k != "oneOf"}
+    events = {t: cls({"allOf": [common, branch]}) for t, branch in by_type.items()}
+    outer = copy.deepcopy(schema)
+    outer["properties"]["events"]["items"] = {}  # the events are checked one by one, below
+    outer = cls(outer)
+
+    def valid(result: Any) -> bool:
+        if not outer.is_valid(result):
+            return False
+        for event in result.get("events") or []:  # outer checked it is a list, if present
+            kind = event.get("event") if isinstance(event, dict) else None
+            check = events.get(kind) if isinstance(kind, str) else None
+            if check is None or not check.is_valid(event):
+                return False
+        return True
+
+    return valid
 
 
 async def _save_new_events(self, tracker) -> None:

@@ -1,6 +1,7 @@
 """The project's Rasa entry point validates custom-action responses exactly as Rasa does, with one validator."""
 from __future__ import annotations
 
+import datetime
 import subprocess
 import sys
 
@@ -57,6 +58,65 @@ def test_an_invalid_action_response_is_rejected_with_rasas_message(action, resul
         action._validate_action_result(result)
     assert raised.value.message.startswith(expected.message + ". ")
     assert list(raised.value.absolute_path) == list(expected.absolute_path)
+
+
+def _every_event_type():
+    """One event of each type Rasa's response schema knows, as the action server sends them (Event.as_dict)."""
+    from rasa.shared.core import events as e
+
+    samples = [e.UserUttered("hi", {"name": "greet", "confidence": 1.0}), e.BotUttered("hello", {"buttons": []}),
+               e.SlotSet("topic", "fee"), e.ActionExecuted("action_answer_fee", policy="RulePolicy", confidence=1.0),
+               e.SessionStarted(), e.Restarted(), e.AllSlotsReset(), e.ReminderCancelled(name="r"),
+               e.ReminderScheduled("greet", datetime.datetime(2026, 12, 6, 12)), e.ConversationPaused(),
+               e.ConversationResumed(), e.FollowupAction("action_listen"), e.ActionReverted(),
+               e.UserUtteranceReverted(), e.StoryExported(), e.ActiveLoop("fee_form"), e.LoopInterrupted(True),
+               e.ActionExecutionRejected("action_x"), e.AgentUttered("text"),
+               e.EntitiesAdded([{"entity": "country", "value": "JP"}]), e.DefinePrevUserUtteredFeaturization(False)]
+    # and Rasa 2's forms, which Rasa 3 still accepts (LegacyForm.as_dict now says active_loop)
+    return [x.as_dict() for x in samples] + [{"event": "form", "name": "fee_form", "timestamp": None},
+                                             {"event": "form_validation", "validate": True, "timestamp": None}]
+
+
+def _event_types_of_the_schema():
+    items = RemoteAction.action_response_format_spec()["properties"]["events"]["items"]
+    return {b["properties"]["event"]["const"] for b in items["oneOf"]}
+
+
+def _by_event_type():
+    schema = RemoteAction.action_response_format_spec()
+    return rasa_speedups.by_event_type(schema, jsonschema.validators.validator_for(schema))
+
+
+def test_every_event_type_rasa_knows_passes_as_it_does_in_rasa(action):
+    events = _every_event_type()
+    assert {x["event"] for x in events} == _event_types_of_the_schema()  # all 23
+    result = {"events": events, "responses": [{"text": "x"}]}
+    assert rasa_own(result) is None
+    assert _by_event_type()(result) is True  # the fast check, not only the full validator behind it
+    assert action._validate_action_result(result) is True
+
+
+@pytest.mark.parametrize("event", [
+    {"event": "slot", "name": ["topic"], "value": 1},  # a field of its own type wrong
+    {"event": "user", "text": 42},
+    {"event": "bot", "timestamp": "yesterday"},  # a field common to every type wrong
+    {"event": ["slot"], "name": "topic"},  # a type that is no string
+    {"event": "holiday"},
+    "slot",
+])
+def test_an_event_that_fits_no_type_of_rasas_schema_is_rejected_with_rasas_error(action, event):
+    result = {"events": [{"event": "action", "name": "action_listen"}, event]}
+    expected = rasa_own(result)
+    assert expected is not None
+    assert _by_event_type()(result) is False
+    with pytest.raises(jsonschema.ValidationError) as raised:
+        action._validate_action_result(result)
+    assert raised.value.message.startswith(expected.message + ". ")
+
+
+@pytest.mark.parametrize("result", VALID + INVALID + [[], "events", {"events": None}])
+def test_the_fast_check_agrees_with_jsonschema(result):
+    assert _by_event_type()(result) is (rasa_own(result) is None)
 
 
 def test_install_is_idempotent_and_reuses_one_validator(action):
