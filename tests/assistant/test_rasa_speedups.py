@@ -168,8 +168,9 @@ def _store(url):
     u = make_url(url)
     if u.get_backend_name() == "sqlite":
         return SQLTrackerStore(Domain.empty(), dialect="sqlite", db=u.database)
-    return SQLTrackerStore(Domain.empty(), dialect="postgresql", host=u.host, port=u.port, db=u.database,
-                           username=u.username)
+    # a database of its own, which Rasa creates (logged in to the fixture's): the knowledge base's tests read theirs
+    return SQLTrackerStore(Domain.empty(), dialect="postgresql", host=u.host, port=u.port, db="tracker_speedups",
+                           username=u.username, login_db=u.database)
 
 
 def _stored_and_read_back_as_rasa_does_it(url):
