@@ -46,15 +46,10 @@ def encoder(model_dir: Optional[str] = None, runtime: str = "onnxruntime",
     return ENCODERS[model](model_dir, runtime)
 
 
+@functools.lru_cache(maxsize=None)
 def _pool() -> ThreadPoolExecutor:
     """The threads that run a featurizer's second and later encoders while the calling thread runs its first."""
-    global _POOL
-    if _POOL is None:
-        _POOL = ThreadPoolExecutor(max_workers=len(MODELS) - 1 or 1, thread_name_prefix="sentence-encoder")
-    return _POOL
-
-
-_POOL: Optional[ThreadPoolExecutor] = None
+    return ThreadPoolExecutor(max_workers=len(MODELS) - 1, thread_name_prefix="sentence-encoder")
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=False)
@@ -83,8 +78,8 @@ class SentenceEncoderFeaturizer(DenseFeaturizer, GraphComponent):
 
     def __init__(self, config: Dict[Text, Any], name: Text) -> None:
         super().__init__(name, config)
-        self.settings = self.encoder_settings(self._config)
-        self.encoders = [(encoder(e["model_dir"], e["runtime"], e["model"]), float(e["weight"])) for e in self.settings]
+        self.encoders = [(encoder(e["model_dir"], e["runtime"], e["model"]), float(e["weight"]))
+                         for e in self.encoder_settings(self._config)]
 
     @staticmethod
     def encoder_settings(config: Dict[Text, Any]) -> List[Dict[Text, Any]]:
