@@ -10,19 +10,23 @@ features; no sequence (per-token) features, which only DIET-like components read
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import math
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Dict, List, Optional, Text
 
 import numpy as np
+import scipy.sparse
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
-from rasa.nlu.constants import TOKENS_NAMES
+from rasa.nlu.constants import SPACY_DOCS, TOKENS_NAMES
 from rasa.nlu.featurizers.dense_featurizer.dense_featurizer import DenseFeaturizer
+from rasa.nlu.featurizers.sparse_featurizer.sparse_featurizer import SparseFeaturizer
 from rasa.nlu.tokenizers.tokenizer import Tokenizer
+from rasa.nlu.utils.spacy_utils import SpacyNLP
 from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
@@ -130,6 +134,86 @@ class SentenceEncoderFeaturizer(DenseFeaturizer, GraphComponent):
         if todo:
             for message, vector in zip(todo, self.vectors([m.get(TEXT) for m in todo])):
                 self.add_features_to_message(None, vector[None, :], TEXT, message)
+        return messages
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        self.process(training_data.training_examples)
+        return training_data
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=True)
+class EntityLabelFeaturizer(SparseFeaturizer, GraphComponent):
+    """Sparse sentence features of what the spaCy pipeline (SpacyNLP: the entity ruler built from the knowledge
+    base, bot.nlp) found in the user's text: one 0/1 feature for each entity label, set when the message names
+    at least one such entity (a country, a grant, a number of credits, a residence card, ...).
+
+    "beurs stage Mexico 2 maanden" and "Mexico, 2 months" name a grant word, a country and a duration: the
+    classifier learns what each kind of entity says about the intent from every example that names one, not only
+    from the examples that name that country. The labels are those the ruler finds in the training examples, in
+    a fixed order kept with the model (as CountVectorsFeaturizer keeps its vocabulary), less ignore_labels (the
+    ruler's helper labels, such as not_entity, which mark words that are no entity)."""
+
+    @classmethod
+    def required_components(cls) -> List[type]:
+        return [SpacyNLP]
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        return {**SparseFeaturizer.get_default_config(), "ignore_labels": []}
+
+    @classmethod
+    def validate_config(cls, config: Dict[Text, Any]) -> None:
+        labels = config.get("ignore_labels")
+        if not isinstance(labels, list) or not all(isinstance(label, str) for label in labels):
+            from rasa.shared.exceptions import InvalidConfigException
+
+            raise InvalidConfigException("EntityLabelFeaturizer: ignore_labels must be a list of entity labels")
+
+    def __init__(self, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+                 execution_context: ExecutionContext, labels: Optional[List[Text]] = None) -> None:
+        super().__init__(execution_context.node_name, config)
+        self.validate_config(self._config)
+        self._model_storage, self._resource = model_storage, resource
+        self.labels: List[Text] = list(labels or [])
+
+    @classmethod
+    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+               execution_context: ExecutionContext) -> "EntityLabelFeaturizer":
+        return cls(config, model_storage, resource, execution_context)
+
+    @staticmethod
+    def _found(message: Message) -> set:
+        doc = message.get(SPACY_DOCS[TEXT])
+        return set() if doc is None else {entity.label_ for entity in doc.ents}
+
+    def train(self, training_data: TrainingData) -> Resource:
+        found = set().union(*(self._found(m) for m in training_data.training_examples))
+        self.labels = sorted(found - set(self._config["ignore_labels"]))
+        with self._model_storage.write_to(self._resource) as directory:
+            (directory / "entity_labels.json").write_text(json.dumps(self.labels))
+        return self._resource
+
+    @classmethod
+    def load(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+             execution_context: ExecutionContext, **kwargs: Any) -> "EntityLabelFeaturizer":
+        try:
+            with model_storage.read_from(resource) as directory:
+                labels = json.loads((directory / "entity_labels.json").read_text())
+        except (ValueError, FileNotFoundError):
+            logger.warning("EntityLabelFeaturizer: no trained labels in the model storage; no features added")
+            labels = []
+        return cls(config, model_storage, resource, execution_context, labels)
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        if not self.labels:
+            return messages
+        for message in messages:
+            if message.get(SPACY_DOCS[TEXT]) is None:  # no text, or no tokens: nothing to featurize
+                continue
+            found = self._found(message)
+            row = scipy.sparse.coo_matrix(np.array([[1.0 if label in found else 0.0 for label in self.labels]],
+                                                   dtype=np.float32))
+            self.add_features_to_message(None, row, TEXT, message)
         return messages
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:

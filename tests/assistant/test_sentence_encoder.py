@@ -208,6 +208,39 @@ def test_the_loaded_classifier_gives_the_trained_ones_confidences(tmp_path):
     assert [r["confidence"] for r in before] == pytest.approx([r["confidence"] for r in after], abs=1e-6)
 
 
+def test_the_confidences_are_the_softmax_of_the_svms_margins_times_the_temperature(tmp_path):
+    from sklearn.svm import LinearSVC
+
+    trained, loaded = _trained(tmp_path)
+    training = [m for texts in TRAINING.values() for m in _featurized(*texts)]
+    labels = [intent for intent, texts in TRAINING.items() for _ in texts]
+    svm = LinearSVC(C=loaded.config["C"], max_iter=int(loaded.config["max_iter"]), random_state=0).fit(
+        trained._features(training).toarray(), labels)
+    message, = _featurized("hoeveel kost een jaar?")
+    margins = svm.decision_function(loaded._features([message]).toarray())[0] * loaded.config["temperature"]
+    expected = np.exp(margins - margins.max()) / np.exp(margins - margins.max()).sum()
+    loaded.process([message])
+    got = {r["name"]: r["confidence"] for r in message.get("intent_ranking")}
+    assert [got[c] for c in svm.classes_] == pytest.approx(expected.tolist(), abs=1e-4)
+
+
+def test_with_two_intents_the_one_margin_decides_between_them(tmp_path):
+    cls, config, storage, resource, context = _classifier(tmp_path)
+    examples = []
+    for intent in ("ask_fee", "greet"):
+        for message in _featurized(*TRAINING[intent]):
+            message.set("intent", intent)
+            examples.append(message)
+    component = cls.create(config, storage, resource, context)
+    component.train(TrainingData(training_examples=examples))
+    messages = _featurized("what is the tuition for 30 credits?", "hiya")
+    cls.load(config, storage, resource, context).process(messages)
+    assert [m.get("intent")["name"] for m in messages] == ["ask_fee", "greet"]
+    for m in messages:
+        confidences = [r["confidence"] for r in m.get("intent_ranking")]
+        assert len(confidences) == 2 and confidences[0] > 0.5 and sum(confidences) == pytest.approx(1)
+
+
 # greetings the examples above never contain: only the lookup table can tell the classifier what they are
 GREETINGS = {"name": "social_greeting", "elements": ["hello", "hallo", "merhaba", "konnichiwa", "dzień dobry"]}
 
@@ -248,7 +281,8 @@ def test_a_word_of_a_lookup_table_moves_the_intent_its_table_stands_for(tmp_path
     greet = [next(r["confidence"] for r in m.get("intent_ranking") if r["name"] == "greet")
              for m in with_table + without]
     assert with_table[0].get("intent")["name"] == "greet"
-    assert greet[0] > greet[1] + 0.1
+    odds = [p / (1 - p) for p in greet]
+    assert odds[0] > 3 * odds[1]  # the table's feature at least triples the odds of greet
 
 
 def test_a_classifier_trained_without_pattern_features_ignores_them(tmp_path):
