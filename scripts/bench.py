@@ -125,7 +125,7 @@ def entity_scores(nlu_dir: Path = ROOT / "data" / "nlu") -> Dict[str, float]:
             "f1": 2 * precision * recall / max(1e-9, precision + recall), "annotated": tp + fn}
 
 
-def threshold_table(out: Path, thresholds=(0.2, 0.25, 0.3, 0.35, 0.4, 0.5, 0.6)) -> List[Dict[str, float]]:
+def threshold_table(out: Path, thresholds=(0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.7)) -> List[Dict[str, float]]:
     """For each fallback threshold, on the held-out folds: the share of wrong intents it would catch (ask
     instead of answering wrongly) and the share of right ones it would needlessly question."""
     def load(name: str) -> List[dict]:

@@ -150,8 +150,8 @@ def main(argv=None) -> int:
         confidence[test] = p.max(1)
     predicted = predicted.astype(str)
     print(f"{len(rows)} examples, {len(set(labels))} intents, {args.folds} folds (seed {args.seed}), C={C:g}: "
-          f"intent macro-F1 {f1_score(labels, predicted, average='macro'):.3f}, "
-          f"accuracy {accuracy_score(labels, predicted):.3f}")
+          f"intent macro-F1 {f1_score(labels, predicted, average='macro'):.4f}, "
+          f"accuracy {accuracy_score(labels, predicted):.4f}")
     if args.report:
         names = sorted(set(labels))
         scores = f1_score(labels, predicted, average=None, labels=names)
