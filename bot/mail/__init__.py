@@ -17,6 +17,8 @@ from datetime import date
 from pathlib import Path
 from typing import List, Optional
 
+from bot.mail.answer import DEFAULT_THRESHOLD
+
 __all__ = ["add_parser", "configure", "main"]
 
 DESCRIPTION = textwrap.fill(__doc__.split("\n\n")[1].replace("\n", " "), 100)
@@ -76,8 +78,9 @@ def configure(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     p.add_argument("--state", type=Path, help="state file of processed Message-IDs for file input "
                                               "(default OUT/processed.json)")
     p.add_argument("--report-dir", type=Path, help="folder for the triage reports (default OUT/reports)")
-    p.add_argument("--threshold", type=_probability, default=0.6,
-                   help="lowest confidence for an answer to go in the draft (default 0.6); below: needs a person")
+    p.add_argument("--threshold", type=_probability, default=DEFAULT_THRESHOLD,
+                   help=f"lowest confidence for an answer to go in the draft (default {DEFAULT_THRESHOLD}); below: "
+                        "needs a person")
     p.add_argument("--max-questions", type=_positive, default=10, help="questions answered per mail (default 10)")
     p.add_argument("--limit", type=_positive, default=100, help="mails processed per run (default 100)")
     p.add_argument("--from", dest="from_addr", metavar="ADDRESS",
