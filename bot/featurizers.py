@@ -1,11 +1,14 @@
-"""Rasa NLU component: dense features from sentence encoders: all-MiniLM-L6-v2 (bot.minilm, English) and
-multilingual-e5-small (bot.e5, about a hundred languages); config.yml runs both, at the same time.
+"""Rasa NLU components: the intent classifier's features beside its own TF-IDF rows.
 
-Beside word and character n-grams, the intent classifier (bot.classifiers) gets what a sentence means: "what
-will I have to pay to study here" and "how much is the tuition" share no content word but lie close in the
-encoder's space.
-Measured in README.md (`make bench`). Each message gets the mean-pooled sentence vector as its sentence
-features; no sequence (per-token) features, which only DIET-like components read and this pipeline has none.
+- SentenceEncoderFeaturizer: dense features from sentence encoders, all-MiniLM-L6-v2 (bot.minilm, English) and
+  multilingual-e5-small (bot.e5, about a hundred languages); config.yml runs both, at the same time.
+  Beside word and character n-grams, the intent classifier (bot.classifiers) gets what a sentence means: "what
+  will I have to pay to study here" and "how much is the tuition" share no content word but lie close in the
+  encoder's space. Each message gets the mean-pooled sentence vector as its sentence features; no sequence
+  (per-token) features, which only DIET-like components read and this pipeline has none.
+- EntityLabelFeaturizer: sparse features, one 0/1 feature for each kind of entity the spaCy pipeline finds.
+
+Measured in README.md (`make bench`).
 """
 from __future__ import annotations
 
@@ -147,9 +150,9 @@ class EntityLabelFeaturizer(SparseFeaturizer, GraphComponent):
     base, bot.nlp) found in the user's text: one 0/1 feature for each entity label, set when the message names
     at least one such entity (a country, a grant, a number of credits, a residence card, ...).
 
-    "beurs stage Mexico 2 maanden" and "Mexico, 2 months" name a grant word, a country and a duration: the
-    classifier learns what each kind of entity says about the intent from every example that names one, not only
-    from the examples that name that country. The labels are those the ruler finds in the training examples, in
+    "beurs stage Mexico 2 maanden" and "internship in Peru, 3 months" both name an activity, a country and a
+    duration: the classifier learns what each kind of entity says about the intent from every example that names
+    one, not only from the examples that name that country. The labels are those the ruler finds in the training examples, in
     a fixed order kept with the model (as CountVectorsFeaturizer keeps its vocabulary), less ignore_labels (the
     ruler's helper labels, such as not_entity, which mark words that are no entity)."""
 
