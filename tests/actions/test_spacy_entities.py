@@ -46,3 +46,16 @@ def test_words_that_only_look_like_a_nationality_or_country_are_not_taken_for_on
 ])
 def test_people_places_and_communities_are_still_found(nlp, text, entity):
     assert entity in found(nlp, text)
+
+
+@pytest.mark.parametrize("text", ["How do I pay as a first-year international student?", "I'm a second year student",
+                                  "grants for third-year bachelor students"])
+def test_a_year_of_study_is_not_a_duration(nlp, text):
+    assert not {e for e in found(nlp, text) if e[0] == "duration"}
+
+
+@pytest.mark.parametrize("text, entity", [("an internship of 3 months", ("duration", "3 months")),
+                                          ("studying there for one year", ("duration", "one year")),
+                                          ("two semesters in Spain", ("duration", "two semesters"))])
+def test_a_counted_stay_is_a_duration(nlp, text, entity):
+    assert entity in found(nlp, text)
