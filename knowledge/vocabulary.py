@@ -106,8 +106,10 @@ CARDS = ["A", "B", "C", "D", "E", "F", "F+", "H", "K", "L", "M", "N"]
 CARD_WORDS = ["card", "kaart", "residence card", "verblijfskaart", "permit"]
 ORANGE_CARD = ["orange card", "oranje kaart"]
 CREDIT_UNITS = ["credits", "credit", "ects", "studiepunten", "studiepunt", "sp", "study credits", "ects-credits"]
-ORDINALS = ["first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth", "last",
-            "final", "next"]
+# English ordinal words (those spaCy's LIKE_NUM knows): a year of study, not a count ("first-year", "twelfth year")
+ORDINAL_WORDS = ["first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth", "eleventh",
+                 "twelfth", "thirteenth", "fourteenth", "fifteenth", "sixteenth", "seventeenth", "eighteenth",
+                 "nineteenth", "twentieth", "thirtieth", "fortieth", "fiftieth", "hundredth"]
 MONTH_UNITS = {"month": 1, "months": 1, "maand": 1, "maanden": 1, "mo": 1, "year": 12, "years": 12, "jaar": 12,
                "semester": 0, "semesters": 0, "week": 0, "weeks": 0, "weken": 0}
 NUMBER_WORDS = {"one": 1, "a": 1, "an": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
@@ -250,9 +252,9 @@ def entity_patterns(kb: KnowledgeBase) -> List[Dict[str, Any]]:
     pats.append({"label": "credits", "pattern": [number, {"LOWER": "study"}, {"LOWER": {"IN": ["credits", "points"]}}]})
     pats.append({"label": "credits", "pattern": [{"LOWER": {"REGEX": r"^\d+(credits|ects|sp)$"}}]})
     month_units = [u for u in MONTH_UNITS if u not in ("mo",)]
-    # spaCy's LIKE_NUM takes "first", "second", ... for numbers: "a first-year student" names a year of study, not a
-    # stay of a year
-    count = {"LIKE_NUM": True, "LOWER": {"NOT_IN": ORDINALS}}
+    # spaCy's LIKE_NUM takes ordinals for numbers ("first", "eleventh", "1st", "2nd"): "a first-year student" or "2nd
+    # year" names a year of study, not a stay of a year or two
+    count = {"LIKE_NUM": True, "LOWER": {"NOT_IN": ORDINAL_WORDS, "REGEX": r"^(?!\d+(st|nd|rd|th)$)"}}
     pats.append({"label": "duration", "pattern": [count, {"ORTH": "-", "OP": "?"}, {"LOWER": {"IN": month_units}}]})
     pats.append({"label": "duration", "pattern": [{"LOWER": {"IN": ["one", "1", "a", "an"]}}, {"LOWER": {"IN": ["half"]}}, {"LOWER": {"IN": ["year"]}}]})
     pats.append({"label": "duration", "pattern": [{"LOWER": {"IN": ["full", "whole", "entire", "heel"]}}, {"LOWER": {"IN": ["year", "jaar", "academic"]}}, {"LOWER": "year", "OP": "?"}]})

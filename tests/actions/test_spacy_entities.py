@@ -49,13 +49,16 @@ def test_people_places_and_communities_are_still_found(nlp, text, entity):
 
 
 @pytest.mark.parametrize("text", ["How do I pay as a first-year international student?", "I'm a second year student",
-                                  "grants for third-year bachelor students"])
+                                  "grants for third-year bachelor students", "a 1st year student", "as a 2nd-year student",
+                                  "3rd year students can go", "my eleventh year"])
 def test_a_year_of_study_is_not_a_duration(nlp, text):
     assert not {e for e in found(nlp, text) if e[0] == "duration"}
 
 
 @pytest.mark.parametrize("text, entity", [("an internship of 3 months", ("duration", "3 months")),
                                           ("studying there for one year", ("duration", "one year")),
-                                          ("two semesters in Spain", ("duration", "two semesters"))])
+                                          ("two semesters in Spain", ("duration", "two semesters")),
+                                          ("a 2 year master", ("duration", "2 year")),
+                                          ("a twelve-month stay", ("duration", "twelve-month"))])
 def test_a_counted_stay_is_a_duration(nlp, text, entity):
     assert entity in found(nlp, text)

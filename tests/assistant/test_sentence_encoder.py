@@ -234,11 +234,15 @@ def test_with_two_intents_the_one_margin_decides_between_them(tmp_path):
     component = cls.create(config, storage, resource, context)
     component.train(TrainingData(training_examples=examples))
     messages = _featurized("what is the tuition for 30 credits?", "hiya")
-    cls.load(config, storage, resource, context).process(messages)
+    loaded = cls.load(config, storage, resource, context)
+    loaded.process(messages)
     assert [m.get("intent")["name"] for m in messages] == ["ask_fee", "greet"]
-    for m in messages:
-        confidences = [r["confidence"] for r in m.get("intent_ranking")]
-        assert len(confidences) == 2 and confidences[0] > 0.5 and sum(confidences) == pytest.approx(1)
+    # one machine: its margin m speaks for the second intent (greet) against the first, so p(greet) = softmax of
+    # (-m, m) x T = sigmoid(2 T m)
+    margins = np.asarray(loaded._features(messages).toarray() @ component.coef.T + component.intercept).ravel()
+    for m, margin in zip(messages, margins):
+        greet = next(r["confidence"] for r in m.get("intent_ranking") if r["name"] == "greet")
+        assert greet == pytest.approx(1 / (1 + np.exp(-2 * config["temperature"] * margin)), abs=1e-5)
 
 
 # greetings the examples above never contain: only the lookup table can tell the classifier what they are

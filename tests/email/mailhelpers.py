@@ -20,6 +20,7 @@ from typing import Dict, List, Optional
 
 import pytest
 
+from bot.mail.answer import DEFAULT_THRESHOLD
 from bot.mail.answer import MailAnswers, judge
 from bot.mail.reader import imap_quote, parse_list
 
@@ -198,7 +199,7 @@ class FakeAssistant:
         self.asked: List[str] = []
         self.contexts: List[List[str]] = []
 
-    async def answer(self, mail, threshold: float = 0.6) -> MailAnswers:
+    async def answer(self, mail, threshold: float = DEFAULT_THRESHOLD) -> MailAnswers:
         answers = []
         self.contexts.append(list(mail.context))
         for q in mail.questions:

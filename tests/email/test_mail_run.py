@@ -288,10 +288,10 @@ def test_a_draft_a_person_already_started_counts_as_processed(dovecot, tmp_path)
 
 
 def test_when_the_assistant_cannot_start_the_report_of_what_was_done_is_still_written(tmp_path):
-    from bot.mail.answer import AssistantError
+    from bot.mail.answer import DEFAULT_THRESHOLD, AssistantError
 
     class Broken(FakeAssistant):
-        async def answer(self, mail, threshold=0.6):
+        async def answer(self, mail, threshold=DEFAULT_THRESHOLD):
             raise AssistantError("no trained model")
 
     with pytest.raises(AssistantError):
