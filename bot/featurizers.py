@@ -211,7 +211,7 @@ class EntityLabelFeaturizer(SparseFeaturizer, GraphComponent):
         if not self.labels:
             return messages
         for message in messages:
-            if message.get(SPACY_DOCS[TEXT]) is None:  # no text, or no tokens: nothing to featurize
+            if message.get(SPACY_DOCS[TEXT]) is None:  # SpacyNLP set no doc (no text, or an empty doc)
                 continue
             found = self._found(message)
             row = scipy.sparse.coo_matrix(np.array([[1.0 if label in found else 0.0 for label in self.labels]],
