@@ -52,6 +52,18 @@ def shape_features(texts: List[Text]) -> np.ndarray:
         rows.append([n == 1, n == 2, n == 3, 4 <= n <= 6, n >= 7, text.rstrip().endswith("?")])
     return np.array(rows, dtype=np.float32).reshape(len(texts), 6)
 
+def confidences(margins: np.ndarray, temperature: float) -> np.ndarray:
+    """The intents' confidences from a linear SVM's margins, (messages, intents): the softmax of the margins times the
+    temperature. For two intents the SVM has one machine, whose margin m (one column) speaks for the second intent
+    against the first: the softmax of (-m, m)."""
+    margins = np.asarray(margins).reshape(len(margins), -1)
+    if margins.shape[1] == 1:
+        margins = np.hstack([-margins, margins])
+    scores = (margins - margins.max(axis=1, keepdims=True)) * temperature
+    p = np.exp(scores)
+    return p / p.sum(axis=1, keepdims=True)
+
+
 # The two TF-IDF views of the text; their settings are part of the model, saved with it.
 VECTORIZERS = {
     "words": {"analyzer": "word", "ngram_range": (1, 2)},
@@ -264,14 +276,9 @@ class SentenceIntentClassifier(IntentClassifier, GraphComponent):
 
     # -- prediction -----------------------------------------------------------------------------------
     def _probabilities(self, features: csr_matrix) -> np.ndarray:
-        """The softmax of each intent's margin times the temperature."""
         # in float32, as the weights are (float64 features would make SciPy convert all the weights on every call)
-        scores = features.astype(np.float32, copy=False) @ self._weights + self.intercept
-        if len(self.classes) == 2:  # one machine for two intents: its margin speaks for the second, against the first
-            scores = np.hstack([-scores, scores])
-        scores = np.asarray(scores - scores.max(axis=1, keepdims=True)) * self.config["temperature"]
-        p = np.exp(scores)
-        return p / p.sum(axis=1, keepdims=True)
+        margins = features.astype(np.float32, copy=False) @ self._weights + self.intercept
+        return confidences(margins, self.config["temperature"])
 
     def process(self, messages: List[Message]) -> List[Message]:
         """Sets the intent and its ranking on every message, as Rasa's classifiers do: a message that cannot

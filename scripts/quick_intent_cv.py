@@ -107,7 +107,7 @@ def main(argv=None) -> int:
     from sklearn.metrics import accuracy_score, f1_score
     from sklearn.model_selection import StratifiedKFold
 
-    from bot.classifiers import VECTORIZERS, SentenceIntentClassifier, _vectorizer, shape_features
+    from bot.classifiers import VECTORIZERS, SentenceIntentClassifier, _vectorizer, confidences, shape_features
 
     config = SentenceIntentClassifier.get_default_config()
     C = args.C or config["C"]
@@ -143,9 +143,7 @@ def main(argv=None) -> int:
                           + [csr_matrix(dense[index]), csr_matrix(sentences[index] - mean)]).tocsr()
 
         clf = LinearSVC(C=C, max_iter=int(config["max_iter"]), random_state=0).fit(features(train), labels[train])
-        margins = clf.decision_function(features(test)) * config["temperature"]
-        p = np.exp(margins - margins.max(axis=1, keepdims=True))
-        p /= p.sum(axis=1, keepdims=True)
+        p = confidences(clf.decision_function(features(test)), config["temperature"])
         predicted[test] = clf.classes_[p.argmax(1)]
         confidence[test] = p.max(1)
     predicted = predicted.astype(str)
